@@ -1,0 +1,17 @@
+/** argon2id password hashing (OWASP-recommended parameters are @node-rs/argon2's defaults). */
+import { hash, verify, Algorithm } from '@node-rs/argon2';
+
+export const hashPassword = (password: string) => hash(password, { algorithm: Algorithm.Argon2id });
+
+export async function verifyPassword(stored: string | null, password: string): Promise<boolean> {
+  if (!stored) return false;
+  try {
+    return await verify(stored, password);
+  } catch {
+    return false;
+  }
+}
+
+/** A hash of a random password, verified against when the user does not exist (equal timing). */
+let dummy: Promise<string> | null = null;
+export const dummyHash = () => (dummy ??= hashPassword('dummy-password-1'));

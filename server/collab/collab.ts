@@ -1,0 +1,268 @@
+/**
+ * The collaboration service: Hocuspocus v4 with our hooks.
+ *
+ * Hooks and when they fire (throwing in each refuses with the error's code):
+ * - onAuthenticate: once per document per (re)connect. Validates the token (or the socket's cookie
+ *   session) and decides access through the access policy; the head document is read-only.
+ * - onLoadDocument / afterLoadDocument: load snapshot + tail; start appending updates; mirror the head.
+ * - beforeSync: every sync step 2 / update before it is applied. Validates (SPEC §4) and rate-limits;
+ *   a throw closes that document's connection with the code as reason and nothing is applied.
+ * - afterHandleMessage: after an accepted update: binds client ids, writes receipts, moves messages
+ *   that arrived in a sealed segment.
+ * - onStoreDocument: debounced compaction.
+ */
+import { Hocuspocus } from '@hocuspocus/server';
+import type { Connection, Document } from '@hocuspocus/server';
+import * as Y from 'yjs';
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { parseDocName, headName, segmentName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Receipt } from '../../src/lib/protocol/schema.ts';
+import type { AccessPolicy, DocAccess } from '../auth/access.ts';
+import type { Authenticated, SessionService } from '../auth/sessions.ts';
+import type { RoomService } from '../domain/rooms.ts';
+import type { EventBus } from '../domain/deps.ts';
+import { DomainError, ERRORS } from '../domain/errors.ts';
+import type { RoomsRepo } from '../repos/rooms.ts';
+import type { DocumentsRepo } from '../repos/documents.ts';
+import { DocumentPersistence } from './persistence.ts';
+import { validateSegmentUpdate, checkReadOnlyUpdate, type ValidationResult } from './validate.ts';
+import { mirrorHead, writeHead } from './head-mirror.ts';
+import { CollabSockets, type SocketState } from './sockets.ts';
+import { serverOrigin } from './origins.ts';
+import type { RateLimits } from '../http/rate-limits.ts';
+
+export interface CollabContext {
+  socket?: SocketState;
+  server?: true;
+  user?: { id: string };
+  sessionId?: string;
+  access?: DocAccess;
+}
+
+export interface CollabDeps {
+  sessions: SessionService;
+  access: AccessPolicy;
+  roomService: RoomService;
+  rooms: RoomsRepo;
+  documents: DocumentsRepo;
+  events: EventBus;
+  log: Logger;
+  allowedOrigins: string[];
+  maxMessageChars: number;
+  maxUpdateBytes: number;
+  rateLimits: RateLimits;
+}
+
+/** What Hocuspocus reads from a thrown value: `code` closes with it, `reason` is the client-visible code. */
+function refusal(e: unknown): { code: number; reason: string } {
+  if (e instanceof DomainError) return e.closeEvent;
+  return { code: ERRORS['internal-error'].close, reason: 'internal-error' };
+}
+
+interface Pending {
+  result: ValidationResult;
+  access: DocAccess;
+  userId: string;
+}
+
+export function createCollab(d: CollabDeps) {
+  const persistence = new DocumentPersistence(d.documents, { now: () => Date.now() });
+  const pending = new WeakMap<Connection, Pending>();
+  const limits = d.rateLimits.messages;
+  const messageLimiter = new RateLimiterMemory({ points: limits.points, duration: limits.durationSec });
+  const detach = new Map<string, () => void>();
+
+  const roomExists = (name: string) => {
+    const parsed = parseDocName(name);
+    return !!parsed && !!d.rooms.byId(parsed.roomId);
+  };
+
+  const hocuspocus: Hocuspocus<CollabContext> = new Hocuspocus<CollabContext>({
+    quiet: true,
+    debounce: 2000,
+    maxDebounce: 10_000,
+    timeout: 30_000,
+
+    async onAuthenticate({ token, documentName, context, connectionConfig }) {
+      try {
+        let auth: Authenticated | null = null;
+        if (token) {
+          auth = d.sessions.validate(token);
+          if (!auth) throw new DomainError('unauthorized');
+        } else if (context.socket?.auth) {
+          // the cookie session, re-checked (cached) so a revoked session cannot open more documents
+          auth = d.sessions.validate(context.socket.cookieToken);
+        }
+        if (!auth) throw new DomainError('unauthorized');
+        if (context.socket?.closed) throw new DomainError('session-revoked');
+        const access = d.access.document(auth.user.id, documentName);
+        connectionConfig.readOnly = access.readOnly;
+        if (context.socket) sockets.bind(context.socket, auth);
+        return { user: { id: auth.user.id }, sessionId: auth.session.id, access } satisfies CollabContext;
+      } catch (e) {
+        throw refusal(e);
+      }
+    },
+
+    async onLoadDocument({ documentName }) {
+      // never throw here (Hocuspocus #1156); access was decided in onAuthenticate
+      return persistence.load(documentName) ?? undefined;
+    },
+
+    async afterLoadDocument({ document, documentName }) {
+      detach.set(documentName, persistence.track(document, documentName, () => roomExists(documentName)));
+      const parsed = parseDocName(documentName);
+      if (parsed?.kind === 'head') writeHead(document, d.rooms, parsed.roomId);
+      if (parsed?.kind === 'segment') repairReceipts(document, parsed.roomId, parsed.n);
+    },
+
+    async beforeSync({ type, payload, document, documentName, context, connection }) {
+      if (type === 0 || context.server) return; // sync step 1 carries only a state vector
+      try {
+        if (payload.byteLength > d.maxUpdateBytes) throw new DomainError('update-too-large');
+        const access = context.access!;
+        if (access.segment === null) return checkReadOnlyUpdate(document, payload);
+        if (!d.roomService.segment(access.roomId, access.segment)) throw new DomainError('segment-closed');
+        const userId = context.user!.id;
+        const validate = () =>
+          validateSegmentUpdate(document, payload, { userId, isRoomAdmin: d.rooms.member(access.roomId, userId)?.role === 'admin' }, {
+            maxChars: d.maxMessageChars,
+            clientOwner: (client) => d.documents.clientOwner(documentName, client),
+          });
+        let result = validate();
+        if (result.newMessages.length > 0) {
+          try {
+            await messageLimiter.consume(userId, result.newMessages.length);
+          } catch (e) {
+            if (e instanceof RateLimiterRes) throw new DomainError('rate-limited');
+            throw e;
+          }
+          result = validate(); // the document may have changed while we waited
+        }
+        pending.set(connection, { result, access, userId });
+      } catch (e) {
+        if (!(e instanceof DomainError)) d.log.error({ err: e, documentName }, 'update validation crashed');
+        else d.log.info({ documentName, code: e.code, user: context.user?.id }, 'update refused');
+        throw refusal(e);
+      }
+    },
+
+    async afterHandleMessage({ connection, document, documentName }) {
+      const p = pending.get(connection);
+      if (!p) return;
+      pending.delete(connection);
+      for (const client of p.result.clientIds) d.documents.bindClient(documentName, client, p.userId);
+      if (p.result.newMessages.length) await issueReceipts(document, p);
+    },
+
+    async onStoreDocument({ document, documentName }) {
+      if (roomExists(documentName)) persistence.compact(document, documentName, document.getConnectionsCount() === 0);
+    },
+
+    async afterUnloadDocument({ documentName }) {
+      detach.get(documentName)?.();
+      detach.delete(documentName);
+    },
+  });
+
+  /** Receipts give each new message its room-wide order and server time; sealed segments hand over. */
+  async function issueReceipts(document: Document, p: Pending) {
+    const { roomId, segment: n } = p.access;
+    const messages = document.getMap<Message>(SEGMENT_MESSAGES);
+    const receipts = document.getMap<Receipt>(SEGMENT_RECEIPTS);
+    const moves: Message[] = [];
+    let sealedNow = false;
+    document.transact(() => {
+      for (const { id, bytes } of p.result.newMessages) {
+        const msg = messages.get(id);
+        if (!msg || receipts.has(id)) continue;
+        const seg = d.roomService.segment(roomId, n!)!;
+        if (seg.sealed_at !== null) {
+          moves.push(msg);
+          continue;
+        }
+        const r = d.roomService.recordMessage(roomId, n!, bytes);
+        sealedNow ||= r.sealed;
+        receipts.set(id, { seq: r.seq, at: r.at });
+      }
+    }, serverOrigin('receipts'));
+    if (moves.length) await moveToOpenSegment(document, roomId, moves);
+    if (sealedNow) d.events.emit('room-changed', roomId);
+  }
+
+  /** A message written into a sealed segment is copied into the open one; the original is marked moved. */
+  async function moveToOpenSegment(from: Document, roomId: string, moves: Message[]) {
+    const target = d.roomService.openSegmentOf(roomId);
+    const conn = await hocuspocus.openDirectConnection(segmentName(roomId, target), { server: true });
+    const placed: [string, Receipt][] = [];
+    try {
+      await conn.transact((doc) => {
+        const messages = doc.getMap<Message>(SEGMENT_MESSAGES);
+        const receipts = doc.getMap<Receipt>(SEGMENT_RECEIPTS);
+        for (const msg of moves) {
+          if (receipts.has(msg.id)) continue;
+          const r = d.roomService.recordMessage(roomId, target, JSON.stringify(msg).length);
+          messages.set(msg.id, msg);
+          const receipt = { seq: r.seq, at: r.at };
+          receipts.set(msg.id, receipt);
+          placed.push([msg.id, { ...receipt, movedTo: target }]);
+        }
+      });
+    } finally {
+      await conn.disconnect();
+    }
+    from.transact(() => {
+      const receipts = from.getMap<Receipt>(SEGMENT_RECEIPTS);
+      for (const [id, r] of placed) receipts.set(id, r);
+    }, serverOrigin('move'));
+  }
+
+  /** After a crash between accepting a message and writing its receipt, the receipt is written on load. */
+  function repairReceipts(document: Document, roomId: string, n: number) {
+    const messages = document.getMap<Message>(SEGMENT_MESSAGES);
+    const receipts = document.getMap<Receipt>(SEGMENT_RECEIPTS);
+    const missing = [...messages.entries()].filter(([id]) => !receipts.has(id)).sort((a, b) => a[1].createdAt - b[1].createdAt);
+    if (!missing.length || !d.roomService.segment(roomId, n)) return;
+    document.transact(() => {
+      for (const [id, msg] of missing) {
+        const r = d.roomService.recordMessage(roomId, n, JSON.stringify(msg).length);
+        receipts.set(id, { seq: r.seq, at: r.at });
+      }
+    }, serverOrigin('repair'));
+  }
+
+  const sockets = new CollabSockets(hocuspocus as unknown as Hocuspocus, d.sessions, d.allowedOrigins, d.log, d.rateLimits.upgrade, Math.max(d.maxUpdateBytes * 2, 64 * 1024));
+
+  function roomDocuments(roomId: string): Document[] {
+    const head = headName(roomId);
+    return [...hocuspocus.documents.values()].filter((doc) => doc.name === head || doc.name.startsWith(head + ':'));
+  }
+
+  d.events.on('sessions-revoked', (ids) => sockets.closeSessions(ids));
+  d.events.on('member-removed', (roomId, userId) => {
+    for (const doc of roomDocuments(roomId)) {
+      for (const c of doc.getConnections()) {
+        if ((c.context as CollabContext).user?.id === userId) c.close({ code: ERRORS['not-a-member'].close, reason: 'not-a-member' });
+      }
+    }
+  });
+  d.events.on('room-changed', (roomId) => {
+    mirrorHead(hocuspocus as unknown as Hocuspocus, d.rooms, roomId).catch((err) => d.log.error({ err, roomId }, 'head mirror failed'));
+  });
+  d.events.on('room-deleted', (roomId) => {
+    for (const doc of roomDocuments(roomId)) for (const c of doc.getConnections()) c.close({ code: ERRORS['not-found'].close, reason: 'not-found' });
+    d.documents.removeRoomDocs(roomId);
+  });
+
+  return {
+    hocuspocus,
+    sockets,
+    handleUpgrade: sockets.handleUpgrade.bind(sockets),
+    async close() {
+      sockets.closeAll();
+      hocuspocus.flushPendingStores();
+      for (const doc of hocuspocus.documents.values()) if (roomExists(doc.name)) persistence.compact(doc, doc.name, true);
+    },
+  };
+}
+export type Collab = ReturnType<typeof createCollab>;

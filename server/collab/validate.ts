@@ -1,0 +1,167 @@
+/**
+ * Validates a client's Yjs update for a segment document *before* it is applied.
+ *
+ * The segment schema makes every client write one entry of the root map `messages` whose value is a
+ * plain object (ContentAny). So each struct in an update either names its parent (root + key) or
+ * points at an origin item whose parent we look up: in the update itself or with one binary search
+ * in the document's struct store. Cost grows with the update, not with the document.
+ *
+ * Rules (SPEC §4): only `messages` may be written; values follow the schema; a new message carries
+ * its writer as author; only the author edits; the author or a room admin deletes (content erased);
+ * deleted messages are final; deletions only remove the previous value of a key the same update
+ * rewrites; a Yjs client id belongs to one user.
+ */
+import * as Y from 'yjs';
+import { checkMessageShape, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message } from '../../src/lib/protocol/schema.ts';
+import { DomainError, fail } from '../domain/errors.ts';
+
+export interface Actor {
+  userId: string;
+  isRoomAdmin: boolean;
+}
+
+export interface ValidationResult {
+  /** Messages that did not exist before this update (rate limit, receipts). */
+  newMessages: { id: string; bytes: number }[];
+  /** Client ids written with, to bind to the user once the update is applied. */
+  clientIds: number[];
+}
+
+type Struct = Y.Item | Y.GC | Y.Skip;
+interface Placement {
+  root: string | null;
+  key: string | null;
+}
+
+const MAX_DELETE_WALK = 20_000;
+
+export function validateSegmentUpdate(
+  doc: Y.Doc,
+  update: Uint8Array,
+  actor: Actor,
+  opts: { maxChars: number; clientOwner: (clientId: number) => string | undefined },
+): ValidationResult {
+  let decoded: { structs: Struct[]; ds: { clients: Map<number, { clock: number; len: number }[]> } };
+  try {
+    decoded = Y.decodeUpdate(update) as unknown as typeof decoded;
+  } catch {
+    return fail('malformed-update');
+  }
+
+  const inUpdate = new Map<number, Struct[]>(); // client -> structs of this update (ordered by clock)
+  for (const s of decoded.structs) {
+    const list = inUpdate.get(s.id.client);
+    if (list) list.push(s);
+    else inUpdate.set(s.id.client, [s]);
+  }
+
+  // 1. client ids: each belongs to one user
+  const clientIds: number[] = [];
+  for (const client of inUpdate.keys()) {
+    const owner = opts.clientOwner(client);
+    if (owner !== undefined && owner !== actor.userId) fail('client-id-taken');
+    if (owner === undefined) clientIds.push(client);
+  }
+
+  const findStruct = (id: Y.ID): Struct | null => {
+    const list = inUpdate.get(id.client);
+    if (list) {
+      for (const s of list) if (s.id.clock <= id.clock && id.clock < s.id.clock + s.length) return s;
+    }
+    if (Y.getState(doc.store, id.client) > id.clock) return Y.getItem(doc.store, id) as Struct;
+    return null;
+  };
+
+  const placements = new Map<Struct, Placement>();
+  const placementOf = (s: Struct, depth = 0): Placement => {
+    const known = placements.get(s);
+    if (known) return known;
+    let p: Placement = { root: null, key: null };
+    if (s instanceof Y.Item) {
+      const parent = s.parent as unknown;
+      if (typeof parent === 'string') p = { root: parent, key: s.parentSub };
+      else if (parent instanceof Y.AbstractType) {
+        p = parent._item === null ? { root: Y.findRootTypeKey(parent), key: s.parentSub } : { root: null, key: null };
+      } else if (parent instanceof Y.ID) p = { root: null, key: null }; // nested types are not part of the schema
+      else {
+        const originId = s.origin ?? s.rightOrigin;
+        const origin = originId ? findStruct(originId) : null;
+        if (!origin || depth > 64) fail('schema-violation', 'The update depends on content the server does not have.');
+        p = placementOf(origin!, depth + 1);
+      }
+    }
+    placements.set(s, p);
+    return p;
+  };
+
+  const map = doc.getMap(SEGMENT_MESSAGES);
+  const written = new Set<string>();
+  const newMessages: { id: string; bytes: number }[] = [];
+
+  // 2. every struct the document does not have yet
+  for (const s of decoded.structs) {
+    if (s.id.clock + s.length <= Y.getState(doc.store, s.id.client)) continue; // already integrated
+    if (!(s instanceof Y.Item)) continue; // GC / Skip carry no content
+    const { root, key } = placementOf(s);
+    if (root === SEGMENT_RECEIPTS) fail('server-owned');
+    if (root !== SEGMENT_MESSAGES || key === null) fail('schema-violation');
+    if (s.content instanceof Y.ContentDeleted) continue; // deleted before it was sent
+    if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) fail('schema-violation');
+    const value = (s.content as Y.ContentAny).arr[0];
+    const shape = checkMessageShape(key!, value, opts.maxChars);
+    if (shape) fail(shape);
+    checkWrite(map.get(key!) as Message | undefined, value as Message, actor);
+    if (!map.has(key!) && !written.has(key!)) newMessages.push({ id: key!, bytes: JSON.stringify(value).length });
+    written.add(key!);
+  }
+
+  // 3. deletions: only of the previous value of a key this update rewrites
+  let walked = 0;
+  for (const [client, ranges] of decoded.ds.clients) {
+    for (const { clock, len } of ranges) {
+      for (let c = clock; c < clock + len; ) {
+        if (++walked > MAX_DELETE_WALK) fail('update-too-large');
+        const s = findStruct(new Y.ID(client, c));
+        if (!s) {
+          // deleting what nobody has written yet would erase a future message of someone else
+          if (opts.clientOwner(client) !== actor.userId && !clientIds.includes(client)) fail('schema-violation');
+          break;
+        }
+        c = s.id.clock + s.length;
+        if (!(s instanceof Y.Item) || s.deleted) continue;
+        const { root, key } = placementOf(s);
+        if (root !== SEGMENT_MESSAGES || key === null || !written.has(key)) fail('not-author', 'A message can only be replaced, not removed.');
+      }
+    }
+  }
+
+  return { newMessages, clientIds };
+}
+
+function checkWrite(existing: Message | undefined, next: Message, actor: Actor): void {
+  if (!existing) {
+    if (next.author !== actor.userId) fail('forged-author');
+    if (next.deleted) fail('schema-violation', 'A new message cannot be a tombstone.');
+    return;
+  }
+  if (existing.deleted) throw new DomainError('forbidden', 'A deleted message cannot change.');
+  if (next.author !== existing.author) fail('forged-author');
+  if (next.createdAt !== existing.createdAt || next.replyTo !== existing.replyTo) fail('server-owned', 'createdAt and replyTo are fixed.');
+  if (next.deleted) {
+    if (existing.author !== actor.userId && !actor.isRoomAdmin) fail('not-author');
+    return;
+  }
+  if (existing.author !== actor.userId) fail('not-author');
+  if (next.editedAt === undefined) fail('schema-violation', 'An edit carries editedAt.');
+}
+
+/** The head document is written by the server only: refuse any update that would change it. */
+export function checkReadOnlyUpdate(doc: Y.Doc, update: Uint8Array): void {
+  let contains: boolean;
+  try {
+    contains = Y.snapshotContainsUpdate(Y.snapshot(doc), update);
+  } catch {
+    return fail('malformed-update');
+  }
+  if (!contains) fail('read-only');
+}

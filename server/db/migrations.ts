@@ -1,0 +1,99 @@
+/**
+ * Numbered schema migrations. Never edit a landed migration: add the next number.
+ * Tests build their in-memory databases with the same list.
+ */
+export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
+  {
+    id: 1,
+    name: 'accounts-rooms-documents',
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        status_message TEXT NOT NULL DEFAULT '',
+        password_hash TEXT,
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        secret_hash BLOB NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        user_agent TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX sessions_user ON sessions(user_id);
+
+      CREATE TABLE rooms (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('direct', 'group')),
+        name TEXT NOT NULL DEFAULT '',
+        visibility TEXT NOT NULL DEFAULT 'joined' CHECK (visibility IN ('joined', 'shared')),
+        created_at INTEGER NOT NULL,
+        last_activity_at INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        open_segment INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE room_members (
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+        joined_at INTEGER NOT NULL,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        muted INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (room_id, user_id)
+      );
+      CREATE INDEX room_members_user ON room_members(user_id);
+      -- the 1:1 room of a pair; user_a < user_b
+      CREATE TABLE direct_pairs (
+        user_a TEXT NOT NULL,
+        user_b TEXT NOT NULL,
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        PRIMARY KEY (user_a, user_b)
+      );
+      CREATE TABLE segments (
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        n INTEGER NOT NULL,
+        opened_at INTEGER NOT NULL,
+        sealed_at INTEGER,
+        message_count INTEGER NOT NULL DEFAULT 0,
+        bytes INTEGER NOT NULL DEFAULT 0,
+        first_at INTEGER,
+        last_at INTEGER,
+        PRIMARY KEY (room_id, n)
+      );
+      -- who may read a segment of a 'joined' room: the members while it was open
+      CREATE TABLE segment_readers (
+        room_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (room_id, n, user_id),
+        FOREIGN KEY (room_id, n) REFERENCES segments(room_id, n) ON DELETE CASCADE
+      );
+
+      -- Yjs persistence: a compacted snapshot plus the tail of updates appended since
+      CREATE TABLE doc_snapshots (
+        name TEXT PRIMARY KEY,
+        state BLOB NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE TABLE doc_updates (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        data BLOB NOT NULL
+      );
+      CREATE INDEX doc_updates_name ON doc_updates(name, id);
+      -- which user writes with which Yjs client id in a document (a client id is bound to one user)
+      CREATE TABLE doc_clients (
+        name TEXT NOT NULL,
+        client_id INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        PRIMARY KEY (name, client_id)
+      );
+    `,
+  },
+];

@@ -1,0 +1,98 @@
+/** Account rules: register, login, profile, password change, account deletion. */
+import type { Db } from '../db/database.ts';
+import type { UsersRepo } from '../repos/users.ts';
+import { toPublicUser } from '../repos/users.ts';
+import type { SessionService } from '../auth/sessions.ts';
+import { hashPassword, verifyPassword, dummyHash } from '../auth/passwords.ts';
+import type { RoomService } from './rooms.ts';
+import type { Clock, Ids } from './deps.ts';
+import { fail } from './errors.ts';
+
+export const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
+
+export function checkPassword(password: string): void {
+  if (password.length < 8 || password.length > 200 || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) fail('weak-password');
+}
+
+export interface AccountDeps {
+  db: Db;
+  users: UsersRepo;
+  sessions: SessionService;
+  rooms: RoomService;
+  clock: Clock;
+  ids: Ids;
+  registration: () => 'open' | 'invite-only';
+}
+
+export class AccountService {
+  constructor(private d: AccountDeps) {}
+
+  async register(input: { username: string; password: string; displayName?: string }, userAgent = '') {
+    if (this.d.registration() === 'invite-only' && this.d.users.count() > 0) fail('registration-closed');
+    if (!USERNAME.test(input.username)) fail('invalid-username');
+    checkPassword(input.password);
+    const displayName = (input.displayName ?? input.username).trim() || input.username;
+    if (displayName.length > 50) fail('validation-failed', 'Display names are at most 50 characters.');
+    if (this.d.users.byUsername(input.username)) fail('username-taken');
+    const hash = await hashPassword(input.password);
+    const id = this.d.ids.next();
+    this.d.db.transaction(() => {
+      // re-check inside the transaction: two registrations may race through the hash above
+      if (this.d.users.byUsername(input.username)) fail('username-taken');
+      const first = this.d.users.count() === 0;
+      this.d.users.insert({ id, username: input.username, display_name: displayName, password_hash: hash, is_admin: first ? 1 : 0, created_at: this.d.clock.now() });
+    })();
+    const { token, session } = this.d.sessions.create(id, userAgent);
+    return { user: toPublicUser(this.d.users.byId(id)!), token, session };
+  }
+
+  async login(input: { username: string; password: string }, userAgent = '') {
+    const user = this.d.users.byUsername(input.username);
+    if (!user) {
+      await verifyPassword(await dummyHash(), input.password);
+      return fail('invalid-credentials');
+    }
+    if (!(await verifyPassword(user.password_hash, input.password))) fail('invalid-credentials');
+    if (user.disabled) fail('account-disabled');
+    const { token, session } = this.d.sessions.create(user.id, userAgent);
+    return { user: toPublicUser(user), token, session };
+  }
+
+  me(userId: string) {
+    const u = this.d.users.byId(userId);
+    if (!u) return fail('not-found');
+    return toPublicUser(u);
+  }
+
+  updateProfile(userId: string, input: { displayName?: string; statusMessage?: string }) {
+    const u = this.d.users.byId(userId);
+    if (!u) return fail('not-found');
+    const displayName = input.displayName !== undefined ? input.displayName.trim() : u.display_name;
+    const status = input.statusMessage !== undefined ? input.statusMessage.trim() : u.status_message;
+    if (!displayName || displayName.length > 50) fail('validation-failed', 'Display names are 1-50 characters.');
+    if (status.length > 140) fail('validation-failed', 'Status messages are at most 140 characters.');
+    this.d.users.updateProfile(userId, displayName, status);
+    this.d.sessions.forgetUser(userId);
+    return this.me(userId);
+  }
+
+  /** Changes the password and ends every other session of the user (HTTP and live sockets). */
+  async changePassword(userId: string, sessionId: string, input: { currentPassword: string; newPassword: string }) {
+    const u = this.d.users.byId(userId);
+    if (!u) return fail('not-found');
+    if (!(await verifyPassword(u.password_hash, input.currentPassword))) fail('invalid-credentials');
+    checkPassword(input.newPassword);
+    this.d.users.setPassword(userId, await hashPassword(input.newPassword));
+    this.d.sessions.revokeOthers(userId, sessionId);
+  }
+
+  /** Deletes the account: leaves every room (admin succession, empty rooms removed), ends all sessions. */
+  async deleteAccount(userId: string, password: string) {
+    const u = this.d.users.byId(userId);
+    if (!u) return fail('not-found');
+    if (!(await verifyPassword(u.password_hash, password))) fail('invalid-credentials');
+    this.d.rooms.removeUserEverywhere(userId);
+    this.d.sessions.revokeAllOf(userId);
+    this.d.users.remove(userId);
+  }
+}

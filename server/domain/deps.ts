@@ -1,0 +1,29 @@
+/** Injected edges of the domain: time, ids and the event bus that the collaboration layer listens to. */
+import { EventEmitter } from 'node:events';
+import crypto from 'node:crypto';
+
+export interface Clock {
+  now(): number;
+}
+export interface Ids {
+  /** URL-safe random id (also valid as a room id in document names). */
+  next(): string;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+export const randomIds: Ids = { next: () => crypto.randomBytes(12).toString('base64url') };
+
+/**
+ * Domain events, emitted after the SQLite transaction that caused them has committed.
+ * The collaboration layer mirrors rooms into head documents and closes sockets from them.
+ */
+export interface DomainEvents {
+  'sessions-revoked': [sessionIds: string[]];
+  /** A user lost access to a room (kicked, left, deleted). */
+  'member-removed': [roomId: string, userId: string];
+  /** Name, visibility, members, roles or segments changed: the head document must be mirrored. */
+  'room-changed': [roomId: string];
+  'room-deleted': [roomId: string];
+}
+
+export class EventBus extends EventEmitter<DomainEvents> {}

@@ -1,0 +1,63 @@
+/**
+ * The one error-code table. Each code maps to an HTTP status and a WebSocket close code; clients see
+ * the code (as `error.code` in JSON, as the close `reason` on `/collab`) and a human message.
+ */
+export const ERRORS = {
+  'bad-request': { status: 400, close: 4400, message: 'The request is malformed.' },
+  'invalid-json': { status: 400, close: 4400, message: 'The body is not valid JSON.' },
+  'validation-failed': { status: 400, close: 4400, message: 'A field is missing or has the wrong type.' },
+  'invalid-username': { status: 400, close: 4400, message: 'Usernames are 3-20 letters, digits or underscores.' },
+  'weak-password': { status: 400, close: 4400, message: 'Passwords need at least 8 characters with a letter and a digit.' },
+  'payload-too-large': { status: 413, close: 4413, message: 'The body is too large.' },
+  'unsupported-media-type': { status: 415, close: 4400, message: 'Send application/json.' },
+  'unauthorized': { status: 401, close: 4401, message: 'Log in first.' },
+  'invalid-credentials': { status: 401, close: 4401, message: 'Wrong username or password.' },
+  'session-revoked': { status: 401, close: 4401, message: 'This session has ended.' },
+  'account-disabled': { status: 403, close: 4403, message: 'This account is disabled.' },
+  'forbidden': { status: 403, close: 4403, message: 'You may not do that.' },
+  'bad-origin': { status: 403, close: 4403, message: 'Cross-origin request refused.' },
+  'registration-closed': { status: 403, close: 4403, message: 'Registration is invite-only.' },
+  'not-found': { status: 404, close: 4404, message: 'Not found.' },
+  'not-a-member': { status: 404, close: 4404, message: 'Not found.' },
+  'method-not-allowed': { status: 405, close: 4400, message: 'Method not allowed.' },
+  'username-taken': { status: 409, close: 4409, message: 'That username is taken.' },
+  'not-admin': { status: 403, close: 4403, message: 'Only a room admin may do that.' },
+  'last-admin': { status: 409, close: 4409, message: 'A room must keep at least one admin.' },
+  'cannot-kick-admin': { status: 409, close: 4409, message: 'Admins cannot be kicked; demote first.' },
+  'cannot-kick-self': { status: 409, close: 4409, message: 'Use leave to leave a room.' },
+  'direct-room': { status: 409, close: 4409, message: 'A 1:1 room cannot be changed that way.' },
+  'rate-limited': { status: 429, close: 4429, message: 'Too many requests; slow down.' },
+  // collaboration refusals (an update is refused as a whole, the document stays unchanged)
+  'read-only': { status: 403, close: 4403, message: 'This document is written by the server only.' },
+  'update-too-large': { status: 413, close: 4413, message: 'The update is larger than allowed.' },
+  'malformed-update': { status: 400, close: 4400, message: 'The update cannot be decoded.' },
+  'schema-violation': { status: 400, close: 4400, message: 'The update does not follow the document schema.' },
+  'forged-author': { status: 403, close: 4403, message: 'A message must carry its writer as author.' },
+  'not-author': { status: 403, close: 4403, message: 'Only the author may change this message.' },
+  'server-owned': { status: 403, close: 4403, message: 'That field is written by the server only.' },
+  'message-too-long': { status: 400, close: 4400, message: 'The message is too long.' },
+  'segment-closed': { status: 410, close: 4410, message: 'This segment no longer accepts writes.' },
+  'client-id-taken': { status: 403, close: 4403, message: 'That Yjs client id belongs to another user.' },
+  'internal-error': { status: 500, close: 4500, message: 'Something went wrong on the server.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? ERRORS[code].message);
+    this.code = code;
+  }
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+  /** Shape Hocuspocus reads when a hook throws: it closes the document connection with it. */
+  get closeEvent(): { code: number; reason: string } {
+    return { code: ERRORS[this.code].close, reason: this.code };
+  }
+}
+
+export const fail = (code: ErrorCode, message?: string): never => {
+  throw new DomainError(code, message);
+};

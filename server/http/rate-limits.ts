@@ -1,0 +1,24 @@
+/**
+ * Rate-limit policy. The README's table is generated from this object (`npm run docs:limits`) and
+ * `GET /api/config` publishes it, so the documented numbers are the enforced ones.
+ */
+export interface RateLimit {
+  points: number;
+  durationSec: number;
+  key: 'ip' | 'user';
+  description: string;
+}
+
+export const RATE_LIMITS = {
+  auth: { points: 10, durationSec: 60, key: 'ip', description: '`POST /api/login`, `POST /api/register`, password checks' },
+  messages: { points: 30, durationSec: 10, key: 'user', description: 'new messages over `/collab` (all rooms together)' },
+  api: { points: 300, durationSec: 60, key: 'user', description: 'other state-changing `/api` requests' },
+  upgrade: { points: 60, durationSec: 60, key: 'ip', description: '`/collab` WebSocket upgrades' },
+} satisfies Record<string, RateLimit>;
+
+export type RateLimits = { [K in keyof typeof RATE_LIMITS]: RateLimit };
+
+export function rateLimitTable(limits: RateLimits = RATE_LIMITS): string {
+  const rows = Object.entries(limits).map(([name, l]) => `| ${name} | ${l.description} | ${l.points} per ${l.durationSec} s | per ${l.key} |`);
+  return ['| limit | applies to | allowance | counted |', '|---|---|---|---|', ...rows].join('\n');
+}

@@ -1,0 +1,160 @@
+/**
+ * A small JSON router for `/api`: routes are data, handlers are thin adapters that read the request,
+ * call one service method and return JSON. Every error leaves as `{ error: { code, message } }`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { z } from 'zod';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Logger } from 'pino';
+import { DomainError, ERRORS, fail } from '../domain/errors.ts';
+import type { Authenticated, SessionService } from '../auth/sessions.ts';
+import { bearerToken, originAllowed, readCookie } from './request-info.ts';
+import type { RateLimits } from './rate-limits.ts';
+
+export const MAX_JSON_BYTES = 64 * 1024;
+
+export interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  ip: string;
+  /** Set for routes with `auth: true`. */
+  auth: Authenticated;
+  /** The session token used, and whether it came from the cookie. */
+  token: string | null;
+  body<T extends z.ZodType>(schema: T): Promise<z.infer<T>>;
+}
+
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  auth: boolean;
+  /** Extra limiter bucket (besides the general write limit). */
+  limit?: 'auth';
+  handler(ctx: RequestContext): Promise<Reply> | Reply;
+}
+
+interface Compiled extends Route {
+  regex: RegExp;
+  keys: string[];
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}) {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+  res.end(status === 204 ? undefined : text);
+}
+
+export function sendError(res: ServerResponse, e: DomainError) {
+  sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > MAX_JSON_BYTES) fail('payload-too-large');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_JSON_BYTES) fail('payload-too-large');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  if (type !== 'application/json') fail('unsupported-media-type');
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return fail('invalid-json');
+  }
+}
+
+export function createRouter(routes: Route[], deps: { sessions: SessionService; allowedOrigins: string[]; log: Logger; rateLimits: RateLimits }) {
+  const compiled: Compiled[] = routes.map((r) => {
+    const keys: string[] = [];
+    const pattern = r.path.replace(/:([a-zA-Z]+)/g, (_, k) => {
+      keys.push(k);
+      return '([^/]+)';
+    });
+    return { ...r, regex: new RegExp(`^${pattern}$`), keys };
+  });
+  const authLimiter = new RateLimiterMemory({ points: deps.rateLimits.auth.points, duration: deps.rateLimits.auth.durationSec });
+  const apiLimiter = new RateLimiterMemory({ points: deps.rateLimits.api.points, duration: deps.rateLimits.api.durationSec });
+  const consume = async (limiter: RateLimiterMemory, key: string) => {
+    try {
+      await limiter.consume(key);
+    } catch {
+      fail('rate-limited');
+    }
+  };
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const candidates = compiled.filter((r) => r.regex.test(url.pathname));
+      if (candidates.length === 0) fail('not-found');
+      const route = candidates.find((r) => r.method === req.method);
+      if (!route) return sendJson(res, 405, { error: { code: 'method-not-allowed', message: ERRORS['method-not-allowed'].message } }, { allow: candidates.map((c) => c.method).join(', ') });
+      const match = route.regex.exec(url.pathname)!;
+      const params: Record<string, string> = {};
+      route.keys.forEach((k, i) => {
+        try {
+          params[k] = decodeURIComponent(match[i + 1]);
+        } catch {
+          fail('bad-request');
+        }
+      });
+      const ip = req.socket.remoteAddress ?? 'unknown';
+      const writing = req.method !== 'GET';
+
+      const bearer = bearerToken(req);
+      const cookie = bearer ? null : readCookie(req, 'session');
+      const token = bearer ?? cookie;
+      let auth: Authenticated | null = null;
+      if (route.auth) {
+        auth = deps.sessions.validate(token);
+        if (!auth) fail('unauthorized');
+      }
+      // CSRF: a browser sends the cookie on its own; a write carried by the cookie must come from our origin
+      if (writing && !originAllowed(req, deps.allowedOrigins)) fail('bad-origin');
+      if (writing && !bearer && cookie && !req.headers.origin) fail('bad-origin');
+      if (route.limit === 'auth') await consume(authLimiter, ip);
+      else if (writing && auth) await consume(apiLimiter, auth.user.id);
+
+      let bodyRead = false;
+      const ctx: RequestContext = {
+        req,
+        res,
+        params,
+        query: url.searchParams,
+        ip,
+        auth: auth as Authenticated,
+        token,
+        async body(schema) {
+          bodyRead = true;
+          const raw = await readBody(req);
+          const parsed = schema.safeParse(raw);
+          if (!parsed.success) {
+            const issue = parsed.error.issues[0];
+            fail('validation-failed', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+          }
+          return parsed.data;
+        },
+      };
+      const reply = await route.handler(ctx);
+      if (!bodyRead) req.resume();
+      sendJson(res, reply.status ?? 200, reply.body, reply.headers);
+    } catch (e) {
+      if (e instanceof DomainError) return sendError(res, e);
+      deps.log.error({ err: e, url: req.url }, 'unexpected error');
+      sendJson(res, 500, { error: { code: 'internal-error', message: ERRORS['internal-error'].message } });
+    }
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Composition root: opens the database, builds the services, creates Hocuspocus and the HTTP(S)
+ * server, and routes `/api`, `/collab`, `/healthz` and the SvelteKit app on one port.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { openDatabase } from './db/database.ts';
+import type { Config } from './config.ts';
+import { buildServices, type Services } from './services.ts';
+import { createCollab } from './collab/collab.ts';
+import { createRouter, sendJson } from './http/router.ts';
+import { apiRoutes } from './http/api.ts';
+import type { RateLimits } from './http/rate-limits.ts';
+import type { Clock, Ids } from './domain/deps.ts';
+
+type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
+
+export interface AppOptions {
+  /** The SvelteKit handler (production build) or Vite's middlewares (dev). Without it only the API is served. */
+  appHandler?: NodeHandler | null;
+  clock?: Clock;
+  ids?: Ids;
+  log?: Logger;
+  rateLimits?: Partial<RateLimits>;
+  /** Dev: leave other upgrade requests (Vite's HMR socket) to other listeners. */
+  passOtherUpgrades?: boolean;
+}
+
+export async function loadSvelteKitHandler(root = process.cwd()): Promise<NodeHandler | null> {
+  const file = path.join(root, 'build', 'handler.js');
+  if (!fs.existsSync(file)) return null;
+  const mod = (await import(file)) as { handler: NodeHandler };
+  return mod.handler;
+}
+
+export async function createApp(config: Config, opts: AppOptions = {}) {
+  const db = openDatabase(path.join(config.dataDir, 'messenger.db'), config.sqliteSynchronous);
+  const services: Services = buildServices(db, config, opts);
+  const collab = createCollab({
+    sessions: services.sessions,
+    access: services.access,
+    roomService: services.rooms,
+    rooms: services.repos.rooms,
+    documents: services.repos.documents,
+    events: services.events,
+    log: services.log,
+    allowedOrigins: config.allowedOrigins,
+    maxMessageChars: config.maxMessageChars,
+    maxUpdateBytes: config.maxUpdateBytes,
+    rateLimits: services.rateLimits,
+  });
+  const api = createRouter(apiRoutes(services), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
+  const appHandler = opts.appHandler ?? null;
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const url = req.url ?? '/';
+    if (url === '/api' || url.startsWith('/api/')) return void api(req, res);
+    if (url === '/healthz') {
+      db.prepare('SELECT 1').get();
+      return sendJson(res, 200, { status: 'ok', version: services.version, documents: collab.hocuspocus.getDocumentsCount(), connections: collab.sockets.all.size });
+    }
+    if (appHandler) return appHandler(req, res, () => sendJson(res, 404, { error: { code: 'not-found', message: 'Not found.' } }));
+    sendJson(res, 404, { error: { code: 'not-found', message: 'The web app is not built; run `npm run build`.' } });
+  };
+
+  const server = config.tlsCert && config.tlsKey
+    ? https.createServer({ cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) }, onRequest)
+    : http.createServer(onRequest);
+  server.on('upgrade', (req, socket, head) => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (pathname === '/collab' || pathname.startsWith('/collab/')) {
+      collab.handleUpgrade(req, socket, head).catch((err) => {
+        services.log.error({ err }, 'upgrade failed');
+        socket.destroy();
+      });
+    } else if (!opts.passOtherUpgrades) {
+      socket.destroy();
+    }
+  });
+
+  return {
+    services,
+    collab,
+    server,
+    async listen(port = config.port, host = config.host): Promise<number> {
+      await new Promise<void>((resolve) => server.listen(port, host, resolve));
+      return (server.address() as AddressInfo).port;
+    },
+    async close() {
+      await collab.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      });
+      db.close();
+    },
+  };
+}
+export type App = Awaited<ReturnType<typeof createApp>>;

@@ -1,0 +1,46 @@
+/** Yjs document storage: snapshot + appended tail, and the client-id → user binding. */
+import type { Db } from '../db/database.ts';
+
+export function documentsRepo(db: Db) {
+  const s = {
+    snapshot: db.prepare('SELECT state FROM doc_snapshots WHERE name = ?').pluck(),
+    tail: db.prepare('SELECT id, data FROM doc_updates WHERE name = ? ORDER BY id'),
+    append: db.prepare('INSERT INTO doc_updates (name, data) VALUES (?, ?)'),
+    tailCount: db.prepare('SELECT COUNT(*) FROM doc_updates WHERE name = ?').pluck(),
+    maxId: db.prepare('SELECT MAX(id) FROM doc_updates WHERE name = ?').pluck(),
+    upsertSnapshot: db.prepare(`INSERT INTO doc_snapshots (name, state, updated_at) VALUES (?, ?, ?)
+                                ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`),
+    dropTail: db.prepare('DELETE FROM doc_updates WHERE name = ? AND id <= ?'),
+    removeSnapshots: db.prepare("DELETE FROM doc_snapshots WHERE name = ? OR name LIKE ? ESCAPE '\\'"),
+    removeUpdates: db.prepare("DELETE FROM doc_updates WHERE name = ? OR name LIKE ? ESCAPE '\\'"),
+    removeClients: db.prepare("DELETE FROM doc_clients WHERE name = ? OR name LIKE ? ESCAPE '\\'"),
+    clientOwner: db.prepare('SELECT user_id FROM doc_clients WHERE name = ? AND client_id = ?').pluck(),
+    bindClient: db.prepare('INSERT OR IGNORE INTO doc_clients (name, client_id, user_id) VALUES (?, ?, ?)'),
+  };
+  return {
+    load: (name: string) => ({
+      snapshot: (s.snapshot.get(name) as Buffer | undefined) ?? null,
+      tail: s.tail.all(name) as { id: number; data: Buffer }[],
+    }),
+    append: (name: string, data: Uint8Array) => void s.append.run(name, Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
+    tailCount: (name: string) => s.tailCount.get(name) as number,
+    /** Replace the snapshot and drop the tail rows it covers, atomically. */
+    compact: (name: string, state: Uint8Array, coveredUpTo: number, now: number) =>
+      db.transaction(() => {
+        s.upsertSnapshot.run(name, Buffer.from(state), now);
+        s.dropTail.run(name, coveredUpTo);
+      })(),
+    maxUpdateId: (name: string) => (s.maxId.get(name) as number | null) ?? 0,
+    /** Removes the head and every segment of a room. */
+    removeRoomDocs: (roomId: string) => {
+      const head = `room:${roomId}`;
+      const prefix = `room:${roomId.replace(/[\\%_]/g, (c) => '\\' + c)}:%`;
+      s.removeSnapshots.run(head, prefix);
+      s.removeUpdates.run(head, prefix);
+      s.removeClients.run(head, prefix);
+    },
+    clientOwner: (name: string, clientId: number) => s.clientOwner.get(name, clientId) as string | undefined,
+    bindClient: (name: string, clientId: number, userId: string) => void s.bindClient.run(name, clientId, userId),
+  };
+}
+export type DocumentsRepo = ReturnType<typeof documentsRepo>;

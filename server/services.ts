@@ -1,0 +1,38 @@
+/** Builds the one set of services from a database handle; used by HTTP, collaboration and tests alike. */
+import pino, { type Logger } from 'pino';
+import type { Config } from './config.ts';
+import type { Db } from './db/database.ts';
+import { usersRepo } from './repos/users.ts';
+import { sessionsRepo } from './repos/sessions.ts';
+import { roomsRepo } from './repos/rooms.ts';
+import { documentsRepo } from './repos/documents.ts';
+import { SessionService } from './auth/sessions.ts';
+import { accessPolicy } from './auth/access.ts';
+import { RoomService } from './domain/rooms.ts';
+import { AccountService } from './domain/accounts.ts';
+import { EventBus, randomIds, systemClock, type Clock, type Ids } from './domain/deps.ts';
+import { RATE_LIMITS, type RateLimits } from './http/rate-limits.ts';
+
+export const VERSION = '0.1.0';
+
+export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids?: Ids; log?: Logger; rateLimits?: Partial<RateLimits> } = {}) {
+  const clock = opts.clock ?? systemClock;
+  const ids = opts.ids ?? randomIds;
+  const log = opts.log ?? pino({ level: config.logLevel });
+  const events = new EventBus();
+  const users = usersRepo(db);
+  const rooms = roomsRepo(db);
+  const documents = documentsRepo(db);
+  const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
+  const access = accessPolicy(rooms);
+  const roomService = new RoomService({ db, rooms, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
+  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration });
+  return {
+    db, config, clock, ids, log, events, version: VERSION,
+    rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,
+    repos: { users, rooms, documents },
+    users, sessions, access, accounts,
+    rooms: roomService,
+  };
+}
+export type Services = ReturnType<typeof buildServices>;

@@ -1,0 +1,87 @@
+/**
+ * The room-document protocol shared by the server and every client (see docs/PROTOCOL.md).
+ * Pure TypeScript, no dependencies: the server validates with it, the client writes with it.
+ */
+
+/** Document names: head `room:<roomId>`, segment `room:<roomId>:<n>`. */
+export type DocName = { kind: 'head'; roomId: string } | { kind: 'segment'; roomId: string; n: number };
+
+const ROOM_ID = /^[A-Za-z0-9_-]{8,40}$/;
+
+export function parseDocName(name: string): DocName | null {
+  const parts = name.split(':');
+  if (parts[0] !== 'room' || !ROOM_ID.test(parts[1] ?? '')) return null;
+  if (parts.length === 2) return { kind: 'head', roomId: parts[1] };
+  if (parts.length === 3 && /^(0|[1-9][0-9]{0,8})$/.test(parts[2])) return { kind: 'segment', roomId: parts[1], n: Number(parts[2]) };
+  return null;
+}
+
+export const headName = (roomId: string) => `room:${roomId}`;
+export const segmentName = (roomId: string, n: number) => `room:${roomId}:${n}`;
+
+/** Top-level shared types of a segment document. */
+export const SEGMENT_MESSAGES = 'messages'; // Y.Map<messageId, Message>, written by members
+export const SEGMENT_RECEIPTS = 'receipts'; // Y.Map<messageId, Receipt>, written by the server only
+
+/** Top-level shared types of the head document (all written by the server). */
+export const HEAD_ROOM = 'room'; // Y.Map: name, kind, visibility, createdAt
+export const HEAD_MEMBERS = 'members'; // Y.Map<userId, Member>
+export const HEAD_SEGMENTS = 'segments'; // Y.Map<String(n), SegmentInfo>
+
+/**
+ * A message as stored under `messages[id]`. The whole value is replaced on edit or delete
+ * (Y.Map.set with a plain object), so every client write is one map entry.
+ */
+export interface Message {
+  id: string;
+  author: string;
+  text: string;
+  /** Client clock in ms at creation; display only. Order comes from the receipt. */
+  createdAt: number;
+  replyTo?: string;
+  editedAt?: number;
+  deleted?: true;
+}
+
+/** Written by the server when it accepts a new message. */
+export interface Receipt {
+  /** Room-wide order: strictly increasing across segments. */
+  seq: number;
+  /** Server receive time (ms). */
+  at: number;
+  /** Set when a message arrived in a sealed segment and was copied into the open one. */
+  movedTo?: number;
+}
+
+export interface Member {
+  role: 'admin' | 'member';
+  joinedAt: number;
+  username: string;
+  displayName: string;
+}
+
+export interface SegmentInfo {
+  n: number;
+  openedAt: number;
+  sealedAt: number | null;
+}
+
+export const MESSAGE_ID = /^[A-Za-z0-9_-]{8,40}$/;
+const MESSAGE_KEYS = new Set(['id', 'author', 'text', 'createdAt', 'replyTo', 'editedAt', 'deleted']);
+
+/** Structural check of a message value; returns an error code or null. */
+export function checkMessageShape(key: string, value: unknown, maxChars: number): 'schema-violation' | 'message-too-long' | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'schema-violation';
+  const m = value as Record<string, unknown>;
+  for (const k of Object.keys(m)) if (!MESSAGE_KEYS.has(k)) return 'schema-violation';
+  if (m.id !== key || !MESSAGE_ID.test(key)) return 'schema-violation';
+  if (typeof m.author !== 'string' || typeof m.text !== 'string') return 'schema-violation';
+  if (typeof m.createdAt !== 'number' || !Number.isFinite(m.createdAt)) return 'schema-violation';
+  if (m.replyTo !== undefined && (typeof m.replyTo !== 'string' || !MESSAGE_ID.test(m.replyTo))) return 'schema-violation';
+  if (m.editedAt !== undefined && (typeof m.editedAt !== 'number' || !Number.isFinite(m.editedAt))) return 'schema-violation';
+  if (m.deleted !== undefined && m.deleted !== true) return 'schema-violation';
+  if (m.deleted === true && m.text !== '') return 'schema-violation'; // delete erases content
+  if (m.deleted !== true && m.text.trim() === '') return 'schema-violation';
+  if ([...m.text].length > maxChars) return 'message-too-long';
+  return null;
+}

@@ -1,0 +1,27 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, makeUser, makeRoom, waitFor, type TestServer } from '../helpers/server.ts';
+import { connectSocket, openDoc, post, messagesOf, receiptsOf, acked } from '../helpers/collab.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+describe('two members chat over /collab', () => {
+  it('delivers a message with a receipt to the other member', async () => {
+    const alice = await makeUser(server);
+    const bob = await makeUser(server);
+    const room = await makeRoom(alice, [bob]);
+    const sa = connectSocket(server.wsUrl);
+    const sb = connectSocket(server.wsUrl);
+    const a = await openDoc(sa, `room:${room.id}:0`, alice.token);
+    const b = await openDoc(sb, `room:${room.id}:0`, bob.token);
+    const id = post(a.doc, alice.id, '안녕하세요');
+    await acked(a.provider);
+    await waitFor(() => messagesOf(b.doc).get(id)?.text === '안녕하세요');
+    await waitFor(() => receiptsOf(b.doc).get(id)?.seq === 1);
+    sa.destroy();
+    sb.destroy();
+  });
+});
