@@ -130,9 +130,9 @@ export function createCollab(d: CollabDeps) {
             clientOwner: (client) => d.documents.clientOwner(documentName, client),
           });
         let result = validate();
-        if (result.newMessages.length > 0) {
+        if (result.writes > 0) {
           try {
-            await messageLimiter.consume(userId, result.newMessages.length);
+            await messageLimiter.consume(userId, result.writes);
           } catch (e) {
             if (e instanceof RateLimiterRes) throw new DomainError('rate-limited');
             throw e;
@@ -153,6 +153,11 @@ export function createCollab(d: CollabDeps) {
       pending.delete(connection);
       for (const client of p.result.clientIds) d.documents.bindClient(documentName, client, p.userId);
       if (p.result.newMessages.length) await issueReceipts(document, p);
+    },
+
+    async beforeHandleAwareness() {
+      // presence is not part of the protocol yet: clients pass `awareness: null`
+      throw refusal(new DomainError('forbidden', 'Awareness is not enabled.'));
     },
 
     async onStoreDocument({ document, documentName }) {

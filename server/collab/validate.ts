@@ -25,6 +25,8 @@ export interface ValidationResult {
   newMessages: { id: string; bytes: number }[];
   /** Client ids written with, to bind to the user once the update is applied. */
   clientIds: number[];
+  /** Message entries written (posts, edits, deletes): what the per-user rate limit counts. */
+  writes: number;
 }
 
 type Struct = Y.Item | Y.GC | Y.Skip;
@@ -135,7 +137,7 @@ export function validateSegmentUpdate(
     }
   }
 
-  return { newMessages, clientIds };
+  return { newMessages, clientIds, writes: written.size };
 }
 
 function checkWrite(existing: Message | undefined, next: Message, actor: Actor): void {

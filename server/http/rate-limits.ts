@@ -11,7 +11,7 @@ export interface RateLimit {
 
 export const RATE_LIMITS = {
   auth: { points: 10, durationSec: 60, key: 'ip', description: '`POST /api/login`, `POST /api/register`, password checks' },
-  messages: { points: 30, durationSec: 10, key: 'user', description: 'new messages over `/collab` (all rooms together)' },
+  messages: { points: 30, durationSec: 10, key: 'user', description: 'messages posted, edited or deleted over `/collab` (all rooms together)' },
   api: { points: 300, durationSec: 60, key: 'user', description: 'other state-changing `/api` requests' },
   upgrade: { points: 60, durationSec: 60, key: 'ip', description: '`/collab` WebSocket upgrades' },
 } satisfies Record<string, RateLimit>;

@@ -143,7 +143,7 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
           const parsed = schema.safeParse(raw);
           if (!parsed.success) {
             const issue = parsed.error.issues[0];
-            fail('validation-failed', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+            return fail('validation-failed', `${issue.path.join('.') || 'body'}: ${issue.message}`);
           }
           return parsed.data;
         },

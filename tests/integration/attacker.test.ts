@@ -11,6 +11,8 @@ import { RawClient } from '../helpers/raw-client.ts';
 import { RATE_LIMITS } from '../../server/http/rate-limits.ts';
 import { TEST_LIMITS } from '../helpers/server.ts';
 import type { Message } from '../../src/lib/protocol/schema.ts';
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
+import * as encoding from 'lib0/encoding';
 
 let server: TestServer;
 let alice: TestUser; // room admin
@@ -176,6 +178,22 @@ describe('a member with a modified client cannot', () => {
     await expectRefused(bob, (doc) => doc.getMap('members').set(carol.id, { role: 'admin' }), 'read-only', { name: `room:${roomId}` });
   });
 
+});
+
+describe('a member cannot broadcast awareness (presence is not in the protocol yet)', () => {
+  it('is closed with forbidden', async () => {
+    const { c, d } = await attacker(bob);
+    const aw = new Awareness(new Y.Doc());
+    aw.setLocalState({ user: { name: 'x'.repeat(1000) } });
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, seg);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, encodeAwarenessUpdate(aw, [aw.clientID]));
+    c.sendRaw(encoding.toUint8Array(e));
+    await waitFor(() => d.closed !== null);
+    expect(d.closed).toBe('forbidden');
+    c.close();
+  });
 });
 
 describe('an outsider or a stale session cannot', () => {
