@@ -142,7 +142,7 @@ export function createCollab(d: CollabDeps) {
         pending.set(connection, { result, access, userId });
       } catch (e) {
         if (!(e instanceof DomainError)) d.log.error({ err: e, documentName }, 'update validation crashed');
-        else d.log.info({ documentName, code: e.code, user: context.user?.id }, 'update refused');
+        else d.log.info({ documentName, code: e.code, detail: e.message, user: context.user?.id, type }, 'update refused');
         throw refusal(e);
       }
     },
@@ -153,6 +153,7 @@ export function createCollab(d: CollabDeps) {
       pending.delete(connection);
       for (const client of p.result.clientIds) d.documents.bindClient(documentName, client, p.userId);
       if (p.result.newMessages.length) await issueReceipts(document, p);
+      if (p.result.changed.length) await forwardEditsOfMovedMessages(document, p);
     },
 
     async beforeHandleAwareness() {
@@ -176,7 +177,6 @@ export function createCollab(d: CollabDeps) {
     const messages = document.getMap<Message>(SEGMENT_MESSAGES);
     const receipts = document.getMap<Receipt>(SEGMENT_RECEIPTS);
     const moves: Message[] = [];
-    let sealedNow = false;
     document.transact(() => {
       for (const { id, bytes } of p.result.newMessages) {
         const msg = messages.get(id);
@@ -187,12 +187,10 @@ export function createCollab(d: CollabDeps) {
           continue;
         }
         const r = d.roomService.recordMessage(roomId, n!, bytes);
-        sealedNow ||= r.sealed;
         receipts.set(id, { seq: r.seq, at: r.at });
       }
     }, serverOrigin('receipts'));
     if (moves.length) await moveToOpenSegment(document, roomId, moves);
-    if (sealedNow) d.events.emit('room-changed', roomId);
   }
 
   /** A message written into a sealed segment is copied into the open one; the original is marked moved. */
@@ -220,6 +218,38 @@ export function createCollab(d: CollabDeps) {
       const receipts = from.getMap<Receipt>(SEGMENT_RECEIPTS);
       for (const [id, r] of placed) receipts.set(id, r);
     }, serverOrigin('move'));
+  }
+
+  /**
+   * An edit or delete that lands on the sealed-segment copy of a moved message (a client that had not
+   * seen the move yet) is forwarded to the copy that counts, so it is not lost.
+   */
+  async function forwardEditsOfMovedMessages(document: Document, p: Pending) {
+    const messages = document.getMap<Message>(SEGMENT_MESSAGES);
+    const receipts = document.getMap<Receipt>(SEGMENT_RECEIPTS);
+    const byTarget = new Map<number, Message[]>();
+    for (const id of p.result.changed) {
+      const target = receipts.get(id)?.movedTo;
+      const msg = messages.get(id);
+      if (target === undefined || !msg) continue;
+      byTarget.set(target, [...(byTarget.get(target) ?? []), msg]);
+    }
+    for (const [target, msgs] of byTarget) {
+      const conn = await hocuspocus.openDirectConnection(segmentName(p.access.roomId, target), { server: true });
+      try {
+        await conn.transact((doc) => {
+          const there = doc.getMap<Message>(SEGMENT_MESSAGES);
+          for (const msg of msgs) {
+            const current = there.get(msg.id);
+            // never resurrect or roll back: a deletion there wins, and only newer edits pass
+            if (!current || current.deleted || (current.editedAt ?? 0) > (msg.editedAt ?? 0)) continue;
+            there.set(msg.id, msg);
+          }
+        });
+      } finally {
+        await conn.disconnect();
+      }
+    }
   }
 
   /** After a crash between accepting a message and writing its receipt, the receipt is written on load. */

@@ -27,6 +27,8 @@ export interface ValidationResult {
   clientIds: number[];
   /** Message entries written (posts, edits, deletes): what the per-user rate limit counts. */
   writes: number;
+  /** Existing messages that were edited or deleted. */
+  changed: string[];
 }
 
 type Struct = Y.Item | Y.GC | Y.Skip;
@@ -65,12 +67,17 @@ export function validateSegmentUpdate(
     if (owner === undefined) clientIds.push(client);
   }
 
+  // The document's copy wins: an update may repeat structs the server already has (a sync step 2
+  // computed against a state vector that was stale by the time it arrived), and only the document
+  // knows whether those are deleted.
+  const isOwn = (client: number) => clientIds.includes(client) || opts.clientOwner(client) === actor.userId;
+
   const findStruct = (id: Y.ID): Struct | null => {
+    if (Y.getState(doc.store, id.client) > id.clock) return Y.getItem(doc.store, id) as Struct;
     const list = inUpdate.get(id.client);
     if (list) {
       for (const s of list) if (s.id.clock <= id.clock && id.clock < s.id.clock + s.length) return s;
     }
-    if (Y.getState(doc.store, id.client) > id.clock) return Y.getItem(doc.store, id) as Struct;
     return null;
   };
 
@@ -88,6 +95,11 @@ export function validateSegmentUpdate(
       else {
         const originId = s.origin ?? s.rightOrigin;
         const origin = originId ? findStruct(originId) : null;
+        if (!origin && originId && isOwn(originId.client)) {
+          // the writer's own content that has not reached us yet (an update that overtook the sync
+          // step 2 after a reconnect): transient, the client re-syncs the document (PROTOCOL.md)
+          fail('missing-dependency');
+        }
         if (!origin || depth > 64) fail('schema-violation', 'The update depends on content the server does not have.');
         p = placementOf(origin!, depth + 1);
       }
@@ -99,6 +111,7 @@ export function validateSegmentUpdate(
   const map = doc.getMap(SEGMENT_MESSAGES);
   const written = new Set<string>();
   const newMessages: { id: string; bytes: number }[] = [];
+  const changed: string[] = [];
 
   // 2. every struct the document does not have yet
   for (const s of decoded.structs) {
@@ -114,6 +127,7 @@ export function validateSegmentUpdate(
     if (shape) fail(shape);
     checkWrite(map.get(key!) as Message | undefined, value as Message, actor);
     if (!map.has(key!) && !written.has(key!)) newMessages.push({ id: key!, bytes: JSON.stringify(value).length });
+    else if (map.has(key!) && !written.has(key!)) changed.push(key!);
     written.add(key!);
   }
 
@@ -126,7 +140,7 @@ export function validateSegmentUpdate(
         const s = findStruct(new Y.ID(client, c));
         if (!s) {
           // deleting what nobody has written yet would erase a future message of someone else
-          if (opts.clientOwner(client) !== actor.userId && !clientIds.includes(client)) fail('schema-violation');
+          if (!isOwn(client)) fail('schema-violation');
           break;
         }
         c = s.id.clock + s.length;
@@ -137,7 +151,7 @@ export function validateSegmentUpdate(
     }
   }
 
-  return { newMessages, clientIds, writes: written.size };
+  return { newMessages, clientIds, writes: written.size, changed };
 }
 
 function checkWrite(existing: Message | undefined, next: Message, actor: Actor): void {

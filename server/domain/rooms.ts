@@ -77,7 +77,7 @@ export class RoomService {
    * when the segment reached its bound. Returns the receipt values. Called inside the update path.
    */
   recordMessage(roomId: string, n: number, bytes: number): { seq: number; at: number; sealed: boolean } {
-    return this.tx(() => {
+    const r = this.tx(() => {
       const at = this.d.clock.now();
       const seq = this.d.rooms.nextSeq(roomId, at);
       this.d.rooms.countMessage(roomId, n, bytes, at);
@@ -89,6 +89,8 @@ export class RoomService {
       }
       return { seq, at, sealed };
     });
+    if (r.sealed) this.d.events.emit('room-changed', roomId);
+    return r;
   }
 
   segment(roomId: string, n: number): SegmentRow | undefined {

@@ -34,13 +34,24 @@ export async function openDoc(socket: HocuspocusProviderWebsocket, name: string,
     token,
     awareness: null,
     onClose: ({ event }) => {
-      if (event.reason) closes.push(event.reason);
+      // transient (PROTOCOL.md): re-authenticate and re-sync the document, keeping local state
+      if (event.reason === 'missing-dependency') setTimeout(() => resync(provider), 20);
+      else if (event.reason) closes.push(event.reason);
     },
     onAuthenticationFailed: ({ reason }) => void denied.push(reason),
   });
   provider.attach();
-  if (wait) await waitFor(() => provider.isSynced || denied.length > 0, { message: `sync of ${name}` });
+  if (wait) {
+    await waitFor(() => provider.isSynced || denied.length > 0, { message: `sync of ${name}` }).catch((e) => {
+      throw new Error(`${e.message} (socket ${socket.status}, authenticated ${provider.isAuthenticated}, closes ${closes}, denied ${denied})`);
+    });
+  }
   return { doc, provider, closes, denied };
+}
+
+/** Re-authenticates one document on the open socket and runs the sync handshake again. */
+export function resync(provider: HocuspocusProvider) {
+  void provider.onOpen(new Event('open'));
 }
 
 let seq = 0;
