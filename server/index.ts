@@ -26,6 +26,9 @@ export interface AppOptions {
   ids?: Ids;
   log?: Logger;
   rateLimits?: Partial<RateLimits>;
+  /** Keep-alive timing (tests shorten it). */
+  pingIntervalMs?: number;
+  idleTimeoutMs?: number;
   /** Dev: leave other upgrade requests (Vite's HMR socket) to other listeners. */
   passOtherUpgrades?: boolean;
 }
@@ -52,6 +55,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     maxMessageChars: config.maxMessageChars,
     maxUpdateBytes: config.maxUpdateBytes,
     rateLimits: services.rateLimits,
+    pingIntervalMs: opts.pingIntervalMs,
+    idleTimeoutMs: opts.idleTimeoutMs,
   });
   const api = createRouter(apiRoutes(services), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
   const appHandler = opts.appHandler ?? null;

@@ -51,6 +51,9 @@ export interface CollabDeps {
   maxMessageChars: number;
   maxUpdateBytes: number;
   rateLimits: RateLimits;
+  /** Keep-alive: PING every `pingIntervalMs`; a socket silent for `idleTimeoutMs` is closed. */
+  pingIntervalMs?: number;
+  idleTimeoutMs?: number;
 }
 
 /** What Hocuspocus reads from a thrown value: `code` closes with it, `reason` is the client-visible code. */
@@ -81,7 +84,7 @@ export function createCollab(d: CollabDeps) {
     quiet: true,
     debounce: 2000,
     maxDebounce: 10_000,
-    timeout: 30_000,
+    timeout: d.idleTimeoutMs ?? 45_000,
 
     async onAuthenticate({ token, documentName, context, connectionConfig }) {
       try {
@@ -266,7 +269,7 @@ export function createCollab(d: CollabDeps) {
     }, serverOrigin('repair'));
   }
 
-  const sockets = new CollabSockets(hocuspocus as unknown as Hocuspocus, d.sessions, d.allowedOrigins, d.log, d.rateLimits.upgrade, Math.max(d.maxUpdateBytes * 2, 64 * 1024));
+  const sockets = new CollabSockets(hocuspocus as unknown as Hocuspocus, d.sessions, d.allowedOrigins, d.log, d.rateLimits.upgrade, Math.max(d.maxUpdateBytes * 2, 64 * 1024), d.pingIntervalMs ?? 15_000);
 
   function roomDocuments(roomId: string): Document[] {
     const head = headName(roomId);

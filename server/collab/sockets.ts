@@ -27,6 +27,9 @@ export interface SocketState {
 export const UNAUTH_DEADLINE_MS = 5_000;
 export const UNAUTH_PER_IP = 20;
 export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
+/** Hocuspocus message types of the connection-level keep-alive (one byte, no document name). */
+const PING = Uint8Array.of(9);
+const PONG = 10;
 
 export class CollabSockets {
   private wss: WebSocketServer;
@@ -41,10 +44,18 @@ export class CollabSockets {
     private log: Logger,
     upgradeLimit: RateLimit,
     maxFrameBytes = MAX_FRAME_BYTES,
+    pingIntervalMs = 15_000,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
     this.upgradeLimiter = new RateLimiterMemory({ points: upgradeLimit.points, duration: upgradeLimit.durationSec });
+    // With awareness off, an idle socket carries no messages: the provider would reconnect after
+    // 30 s of silence and Hocuspocus would time the socket out. The provider answers PING with PONG.
+    this.pinger = setInterval(() => {
+      for (const state of this.all) if (state.auth && state.ws.readyState === state.ws.OPEN) state.ws.send(PING);
+    }, pingIntervalMs);
+    this.pinger.unref();
   }
+  private pinger: NodeJS.Timeout;
   private upgradeLimiter: RateLimiterMemory;
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -82,6 +93,10 @@ export class CollabSockets {
     ws.on('message', (data, isBinary) => {
       if (state.closed || !isBinary) return;
       const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (buf.length === 1 && buf[0] === PONG) {
+        connection.lastMessageReceivedAt = Date.now(); // Hocuspocus itself cannot parse a bare PONG
+        return;
+      }
       connection.handleMessage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
     });
     ws.on('close', (code, reason) => {
@@ -140,6 +155,7 @@ export class CollabSockets {
   }
 
   closeAll(): void {
+    clearInterval(this.pinger);
     for (const state of [...this.all]) this.kill(state, 1001, 'server-shutdown');
     this.wss.close();
   }
