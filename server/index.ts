@@ -55,6 +55,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     maxMessageChars: config.maxMessageChars,
     maxUpdateBytes: config.maxUpdateBytes,
     rateLimits: services.rateLimits,
+    transaction: (fn) => db.transaction(fn)(),
     pingIntervalMs: opts.pingIntervalMs,
     idleTimeoutMs: opts.idleTimeoutMs,
   });

@@ -51,6 +51,8 @@ export interface CollabDeps {
   maxMessageChars: number;
   maxUpdateBytes: number;
   rateLimits: RateLimits;
+  /** Runs fn in one SQLite transaction (one fsync for receipts, counters and the appended update). */
+  transaction: <T>(fn: () => T) => T;
   /** Keep-alive: PING every `pingIntervalMs`; a socket silent for `idleTimeoutMs` is closed. */
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
@@ -180,7 +182,7 @@ export function createCollab(d: CollabDeps) {
     const messages = document.getMap<Message>(SEGMENT_MESSAGES);
     const receipts = document.getMap<Receipt>(SEGMENT_RECEIPTS);
     const moves: Message[] = [];
-    document.transact(() => {
+    d.transaction(() => document.transact(() => {
       for (const { id, bytes } of p.result.newMessages) {
         const msg = messages.get(id);
         if (!msg || receipts.has(id)) continue;
@@ -192,7 +194,7 @@ export function createCollab(d: CollabDeps) {
         const r = d.roomService.recordMessage(roomId, n!, bytes);
         receipts.set(id, { seq: r.seq, at: r.at });
       }
-    }, serverOrigin('receipts'));
+    }, serverOrigin('receipts')));
     if (moves.length) await moveToOpenSegment(document, roomId, moves);
   }
 
