@@ -44,6 +44,11 @@ export function accessPolicy(rooms: RoomsRepo) {
       if (!canReadSegment(userId, room, parsed.n)) return fail('not-found');
       return { roomId: room.id, segment: parsed.n, readOnly: false, role: member.role };
     },
+    /** May delete other members' messages: admins of group rooms (in a 1:1 nobody moderates the other). */
+    moderates(userId: string, roomId: string): boolean {
+      const room = rooms.byId(roomId);
+      return room?.kind === 'group' && rooms.member(roomId, userId)?.role === 'admin';
+    },
     /** Segment numbers the user may read, oldest first. */
     readableSegments(userId: string, roomId: string): number[] {
       const { room } = membership(userId, roomId);

@@ -75,7 +75,6 @@ export function createCollab(d: CollabDeps) {
   const pending = new WeakMap<Connection, Pending>();
   const limits = d.rateLimits.messages;
   const messageLimiter = new RateLimiterMemory({ points: limits.points, duration: limits.durationSec });
-  const detach = new Map<string, () => void>();
 
   const roomExists = (name: string) => {
     const parsed = parseDocName(name);
@@ -115,7 +114,15 @@ export function createCollab(d: CollabDeps) {
     },
 
     async afterLoadDocument({ document, documentName }) {
-      detach.set(documentName, persistence.track(document, documentName, () => roomExists(documentName)));
+      // Tracking is per Document instance and ends with it: a name can be unloaded and loaded again
+      // while the old instance's unload hooks are still running, so nothing is keyed by name.
+      persistence.track(document, documentName, () => {
+        if (document.isDestroyed) {
+          d.log.error({ documentName }, 'write to an unloaded document instance ignored');
+          return false;
+        }
+        return roomExists(documentName);
+      });
       const parsed = parseDocName(documentName);
       if (parsed?.kind === 'head') writeHead(document, d.rooms, parsed.roomId);
       if (parsed?.kind === 'segment') repairReceipts(document, parsed.roomId, parsed.n);
@@ -130,7 +137,7 @@ export function createCollab(d: CollabDeps) {
         if (!d.roomService.segment(access.roomId, access.segment)) throw new DomainError('segment-closed');
         const userId = context.user!.id;
         const validate = () =>
-          validateSegmentUpdate(document, payload, { userId, isRoomAdmin: d.rooms.member(access.roomId, userId)?.role === 'admin' }, {
+          validateSegmentUpdate(document, payload, { userId, isRoomAdmin: d.access.moderates(userId, access.roomId) }, {
             maxChars: d.maxMessageChars,
             clientOwner: (client) => d.documents.clientOwner(documentName, client),
           });
@@ -170,10 +177,6 @@ export function createCollab(d: CollabDeps) {
       if (roomExists(documentName)) persistence.compact(document, documentName, document.getConnectionsCount() === 0);
     },
 
-    async afterUnloadDocument({ documentName }) {
-      detach.get(documentName)?.();
-      detach.delete(documentName);
-    },
   });
 
   /** Receipts give each new message its room-wide order and server time; sealed segments hand over. */
@@ -219,10 +222,16 @@ export function createCollab(d: CollabDeps) {
     } finally {
       await conn.disconnect();
     }
-    from.transact(() => {
-      const receipts = from.getMap<Receipt>(SEGMENT_RECEIPTS);
-      for (const [id, r] of placed) receipts.set(id, r);
-    }, serverOrigin('move'));
+    // after the awaits above `from` may have been unloaded (and reloaded): write to the live instance
+    const back = await hocuspocus.openDirectConnection(from.name, { server: true });
+    try {
+      await back.transact((doc) => {
+        const receipts = doc.getMap<Receipt>(SEGMENT_RECEIPTS);
+        for (const [id, r] of placed) receipts.set(id, r);
+      });
+    } finally {
+      await back.disconnect();
+    }
   }
 
   /**

@@ -13,7 +13,7 @@ export const RATE_LIMITS = {
   auth: { points: 10, durationSec: 60, key: 'ip', description: '`POST /api/login`, `POST /api/register`, password checks' },
   messages: { points: 30, durationSec: 10, key: 'user', description: 'messages posted, edited or deleted over `/collab` (all rooms together)' },
   api: { points: 300, durationSec: 60, key: 'user', description: 'other state-changing `/api` requests' },
-  upgrade: { points: 60, durationSec: 60, key: 'ip', description: '`/collab` WebSocket upgrades' },
+  upgrade: { points: 600, durationSec: 60, key: 'ip', description: '`/collab` WebSocket upgrades' },
 } satisfies Record<string, RateLimit>;
 
 export type RateLimits = { [K in keyof typeof RATE_LIMITS]: RateLimit };

@@ -1,0 +1,71 @@
+/**
+ * Message actions: send, edit, delete. Each builds the whole new value, checks it with the shared
+ * protocol validator before writing (a refused write would otherwise sit in the local document), and
+ * writes one `messages` entry (docs/PROTOCOL.md). Returns false when nothing was written.
+ */
+import type { User } from '$lib/api/types.ts';
+import { handleError, RefusalError } from '$lib/errors/handle-error.ts';
+import { newMessageId } from '$lib/messages/ids.ts';
+import type { TimelineMessage } from '$lib/messages/timeline.ts';
+import { checkMessageShape, SEGMENT_MESSAGES, type Message } from '$lib/protocol/schema';
+import type { RoomView } from '$lib/state/room-view.svelte.ts';
+import type * as Y from 'yjs';
+
+function write(doc: Y.Doc, next: Message, maxChars: number | null): boolean {
+  if (maxChars === null) {
+    handleError(new RefusalError('network-error')); // the limit comes from the server; we do not guess it
+    return false;
+  }
+  const code = checkMessageShape(next.id, next, maxChars);
+  if (code) {
+    handleError(new RefusalError(code));
+    return false;
+  }
+  doc.getMap<Message>(SEGMENT_MESSAGES).set(next.id, next);
+  return true;
+}
+
+export function sendMessage(room: RoomView, me: User, maxChars: number | null, text: string, replyTo?: string): boolean {
+  const body = text.trim();
+  if (!body) return false;
+  const id = newMessageId();
+  const msg: Message = { id, author: me.id, text: body, createdAt: Date.now(), ...(replyTo ? { replyTo } : {}) };
+  return write(room.writeTarget(), msg, maxChars);
+}
+
+/** The live value, not the timeline's copy: an edit replaces the whole entry. */
+function live(room: RoomView, target: TimelineMessage): { doc: Y.Doc; msg: Message } | null {
+  const doc = room.docOf(target.segment);
+  const msg = doc?.getMap<Message>(SEGMENT_MESSAGES).get(target.id);
+  return doc && msg ? { doc, msg } : null;
+}
+
+export function editMessage(room: RoomView, me: User, maxChars: number | null, target: TimelineMessage, text: string): boolean {
+  const found = live(room, target);
+  if (!found || found.msg.deleted) return false;
+  if (found.msg.author !== me.id) {
+    handleError(new RefusalError('not-author'));
+    return false;
+  }
+  const body = text.trim();
+  if (body === found.msg.text) return true;
+  return write(found.doc, { ...found.msg, text: body, editedAt: Date.now() }, maxChars);
+}
+
+export function deleteMessage(room: RoomView, me: User, maxChars: number | null, target: TimelineMessage): boolean {
+  const found = live(room, target);
+  if (!found || found.msg.deleted) return false;
+  if (found.msg.author !== me.id && !room.isAdmin) {
+    handleError(new RefusalError('not-author'));
+    return false;
+  }
+  // author, createdAt and replyTo stay as they were: the server refuses any change to them
+  return write(found.doc, { ...found.msg, text: '', deleted: true }, maxChars);
+}
+
+/** A failed message goes out again under a new id (the old one may still reach the server late). */
+export function retryFailed(room: RoomView, me: User, maxChars: number | null, failedId: string): void {
+  const f = room.failed.find((x) => x.id === failedId);
+  if (!f) return;
+  if (sendMessage(room, me, maxChars, f.text, f.replyTo)) room.dropFailed(failedId);
+}

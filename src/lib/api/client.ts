@@ -1,0 +1,50 @@
+/**
+ * The one way the web app talks to `/api`: same-origin fetch (the httpOnly `session` cookie rides
+ * along), JSON in and out, and every failure turned into an `ApiError` carrying the server's code.
+ */
+import type { PublicConfig, RoomDetail, RoomSummary, User } from './types.ts';
+
+export class ApiError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, status: number) {
+    super(message);
+    this.code = code;
+    this.status = status;
+  }
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (e) {
+    throw new ApiError('network-error', e instanceof Error ? e.message : String(e), 0);
+  }
+  if (res.status === 204) return undefined as T;
+  const data: unknown = await res.json().catch(() => null);
+  if (!res.ok) {
+    const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
+    throw new ApiError(err?.code ?? 'internal-error', err?.message ?? res.statusText, res.status);
+  }
+  return data as T;
+}
+
+export const api = {
+  config: () => request<PublicConfig>('GET', '/api/config'),
+  me: () => request<{ user: User }>('GET', '/api/me'),
+  login: (username: string, password: string) => request<{ user: User }>('POST', '/api/login', { username, password }),
+  register: (username: string, password: string, displayName?: string) =>
+    request<{ user: User }>('POST', '/api/register', { username, password, ...(displayName ? { displayName } : {}) }),
+  logout: () => request<void>('POST', '/api/logout'),
+  users: (q: string) => request<{ users: User[] }>('GET', `/api/users?q=${encodeURIComponent(q)}`),
+  rooms: () => request<{ rooms: RoomSummary[] }>('GET', '/api/rooms'),
+  room: (id: string) => request<{ room: RoomDetail }>('GET', `/api/rooms/${encodeURIComponent(id)}`),
+  createRoom: (input: { name?: string; memberIds: string[] }) => request<{ room: RoomDetail }>('POST', '/api/rooms', input),
+  invite: (id: string, userIds: string[]) => request<{ room: RoomDetail }>('POST', `/api/rooms/${encodeURIComponent(id)}/members`, { userIds }),
+  leave: (id: string) => request<void>('POST', `/api/rooms/${encodeURIComponent(id)}/leave`),
+};

@@ -1,0 +1,51 @@
+/** Shapes of the JSON API (SPEC §5a) as the web app reads them. */
+export interface User {
+  id: string;
+  username: string;
+  displayName: string;
+  statusMessage?: string;
+  isAdmin?: boolean;
+}
+
+export interface Peer {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface RoomSummary {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string;
+  visibility: 'joined' | 'shared';
+  role: 'admin' | 'member';
+  pinned: boolean;
+  muted: boolean;
+  lastActivityAt: number;
+  openSegment: number;
+  peer?: Peer | null;
+}
+
+export interface RoomMember {
+  id: string;
+  username: string;
+  displayName: string;
+  role: 'admin' | 'member';
+  joinedAt: number;
+}
+
+export interface RoomDetail {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string;
+  visibility: 'joined' | 'shared';
+  role: 'admin' | 'member';
+  openSegment: number;
+  segments: number[];
+  members: RoomMember[];
+}
+
+export interface PublicConfig {
+  messages: { maxChars: number };
+  registration?: 'open' | 'invite-only';
+}
