@@ -48,6 +48,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     access: services.access,
     roomService: services.rooms,
     rooms: services.repos.rooms,
+    users: services.repos.users,
     documents: services.repos.documents,
     events: services.events,
     log: services.log,

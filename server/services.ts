@@ -26,7 +26,7 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
   const roomService = new RoomService({ db, rooms, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
-  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration });
+  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
   return {
     db, config, clock, ids, log, events, version: VERSION,
     rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,

@@ -7,6 +7,7 @@ import { parseDocName } from '../../src/lib/protocol/schema.ts';
 import { fail } from '../domain/errors.ts';
 
 export interface DocAccess {
+  /** '' for the user document */
   roomId: string;
   /** null for the head document */
   segment: number | null;
@@ -39,6 +40,10 @@ export function accessPolicy(rooms: RoomsRepo) {
     document(userId: string, docName: string): DocAccess {
       const parsed = parseDocName(docName);
       if (!parsed) return fail('not-found');
+      if (parsed.kind === 'user') {
+        if (parsed.userId !== userId) return fail('not-found');
+        return { roomId: '', segment: null, readOnly: true, role: 'member' };
+      }
       const { room, member } = membership(userId, parsed.roomId);
       if (parsed.kind === 'head') return { roomId: room.id, segment: null, readOnly: true, role: member.role };
       if (!canReadSegment(userId, room, parsed.n)) return fail('not-found');

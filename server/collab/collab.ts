@@ -16,7 +16,7 @@ import type { Connection, Document } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { parseDocName, headName, segmentName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Receipt } from '../../src/lib/protocol/schema.ts';
+import { parseDocName, headName, segmentName, userDocName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Receipt } from '../../src/lib/protocol/schema.ts';
 import type { AccessPolicy, DocAccess } from '../auth/access.ts';
 import type { Authenticated, SessionService } from '../auth/sessions.ts';
 import type { RoomService } from '../domain/rooms.ts';
@@ -26,7 +26,9 @@ import type { RoomsRepo } from '../repos/rooms.ts';
 import type { DocumentsRepo } from '../repos/documents.ts';
 import { DocumentPersistence } from './persistence.ts';
 import { validateSegmentUpdate, checkReadOnlyUpdate, type ValidationResult } from './validate.ts';
-import { mirrorHead, writeHead } from './head-mirror.ts';
+import { writeHead } from './head-mirror.ts';
+import { writeUserDoc } from './user-mirror.ts';
+import type { UsersRepo } from '../repos/users.ts';
 import { CollabSockets, type SocketState } from './sockets.ts';
 import { serverOrigin } from './origins.ts';
 import type { RateLimits } from '../http/rate-limits.ts';
@@ -44,6 +46,7 @@ export interface CollabDeps {
   access: AccessPolicy;
   roomService: RoomService;
   rooms: RoomsRepo;
+  users: UsersRepo;
   documents: DocumentsRepo;
   events: EventBus;
   log: Logger;
@@ -78,6 +81,7 @@ export function createCollab(d: CollabDeps) {
 
   const roomExists = (name: string) => {
     const parsed = parseDocName(name);
+    if (parsed?.kind === 'user') return !!d.users.byId(parsed.userId);
     return !!parsed && !!d.rooms.byId(parsed.roomId);
   };
 
@@ -125,6 +129,7 @@ export function createCollab(d: CollabDeps) {
       });
       const parsed = parseDocName(documentName);
       if (parsed?.kind === 'head') writeHead(document, d.rooms, parsed.roomId);
+      if (parsed?.kind === 'user') writeUserDoc(document, d.roomService, d.users, parsed.userId);
       if (parsed?.kind === 'segment') repairReceipts(document, parsed.roomId, parsed.n);
     },
 
@@ -289,15 +294,35 @@ export function createCollab(d: CollabDeps) {
 
   d.events.on('sessions-revoked', (ids) => sockets.closeSessions(ids));
   d.events.on('member-removed', (roomId, userId) => {
+    mirrorUser(userId);
     for (const doc of roomDocuments(roomId)) {
       for (const c of doc.getConnections()) {
         if ((c.context as CollabContext).user?.id === userId) c.close({ code: ERRORS['not-a-member'].close, reason: 'not-a-member' });
       }
     }
   });
+  /**
+   * Server-owned documents are rewritten from SQLite when they load (afterLoadDocument), so a change
+   * only needs writing into instances that are loaded or loading right now.
+   */
+  function mirror(name: string, write: (doc: Y.Doc) => void) {
+    if (!hocuspocus.documents.has(name) && !hocuspocus.loadingDocuments.has(name)) return;
+    (async () => {
+      const conn = await hocuspocus.openDirectConnection(name, { server: true });
+      try {
+        await conn.transact(write);
+      } finally {
+        await conn.disconnect();
+      }
+    })().catch((err) => d.log.error({ err, name }, 'mirror failed'));
+  }
+  const mirrorUser = (userId: string) => mirror(userDocName(userId), (doc) => writeUserDoc(doc, d.roomService, d.users, userId));
+
   d.events.on('room-changed', (roomId) => {
-    mirrorHead(hocuspocus as unknown as Hocuspocus, d.rooms, roomId).catch((err) => d.log.error({ err, roomId }, 'head mirror failed'));
+    mirror(headName(roomId), (doc) => writeHead(doc, d.rooms, roomId));
+    for (const userId of d.roomService.memberIdsOf(roomId)) mirrorUser(userId);
   });
+  d.events.on('user-changed', mirrorUser);
   d.events.on('room-deleted', (roomId) => {
     for (const doc of roomDocuments(roomId)) for (const c of doc.getConnections()) c.close({ code: ERRORS['not-found'].close, reason: 'not-found' });
     d.documents.removeRoomDocs(roomId);

@@ -2,7 +2,6 @@
  * Mirrors a room's SQLite truth (name, kind, visibility, members and roles, segments) into its head
  * document, which clients can only read. Called after every committed room change.
  */
-import type { Hocuspocus } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, headName, type Member, type SegmentInfo } from '../../src/lib/protocol/schema.ts';
 import type { RoomsRepo } from '../repos/rooms.ts';
@@ -27,13 +26,4 @@ export function writeHead(doc: Y.Doc, rooms: RoomsRepo, roomId: string): void {
       if (JSON.stringify(segments.get(String(s.n))) !== JSON.stringify(info)) segments.set(String(s.n), info);
     }
   }, serverOrigin('head-mirror'));
-}
-
-export async function mirrorHead(hocuspocus: Hocuspocus, rooms: RoomsRepo, roomId: string): Promise<void> {
-  const conn = await hocuspocus.openDirectConnection(headName(roomId), { server: true });
-  try {
-    await conn.transact((doc) => writeHead(doc, rooms, roomId));
-  } finally {
-    await conn.disconnect();
-  }
 }

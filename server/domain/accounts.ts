@@ -5,7 +5,7 @@ import { toPublicUser } from '../repos/users.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/passwords.ts';
 import type { RoomService } from './rooms.ts';
-import type { Clock, Ids } from './deps.ts';
+import type { Clock, EventBus, Ids } from './deps.ts';
 import { fail } from './errors.ts';
 
 export const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
@@ -22,6 +22,7 @@ export interface AccountDeps {
   clock: Clock;
   ids: Ids;
   registration: () => 'open' | 'invite-only';
+  events: EventBus;
 }
 
 export class AccountService {
@@ -73,6 +74,9 @@ export class AccountService {
     if (status.length > 140) fail('validation-failed', 'Status messages are at most 140 characters.');
     this.d.users.updateProfile(userId, displayName, status);
     this.d.sessions.forgetUser(userId);
+    // names appear in heads (members), in peers' room lists (1:1) and in the user's own profile
+    this.d.events.emit('user-changed', userId);
+    for (const roomId of this.d.rooms.roomIdsOf(userId)) this.d.events.emit('room-changed', roomId);
     return this.me(userId);
   }
 

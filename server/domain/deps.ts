@@ -24,6 +24,8 @@ export interface DomainEvents {
   /** Name, visibility, members, roles or segments changed: the head document must be mirrored. */
   'room-changed': [roomId: string];
   'room-deleted': [roomId: string];
+  /** The user's own room list or profile changed (prefs, display name): mirror the user document. */
+  'user-changed': [userId: string];
 }
 
 export class EventBus extends EventEmitter<DomainEvents> {}

@@ -32,6 +32,8 @@ export interface RoomSummary {
   muted: boolean;
   lastActivityAt: number;
   openSegment: number;
+  createdAt: number;
+  joinedAt: number;
   /** For 1:1 rooms: the other person. */
   peer?: { id: string; username: string; displayName: string } | null;
 }
@@ -114,6 +116,8 @@ export class RoomService {
       muted: r.muted === 1,
       lastActivityAt: r.last_activity_at,
       openSegment: r.open_segment,
+      createdAt: r.created_at,
+      joinedAt: r.joined_at,
       peer: r.kind === 'direct' ? this.peerOf(r.id, userId) : undefined,
     }));
   }
@@ -281,7 +285,16 @@ export class RoomService {
   setPrefs(actorId: string, roomId: string, prefs: { pinned?: boolean; muted?: boolean }) {
     const { member } = this.d.access.membership(actorId, roomId);
     this.d.rooms.setPrefs(roomId, actorId, prefs.pinned ?? member.pinned === 1, prefs.muted ?? member.muted === 1);
+    this.d.events.emit('user-changed', actorId);
     return this.get(actorId, roomId);
+  }
+
+  roomIdsOf(userId: string): string[] {
+    return this.d.rooms.roomsOfUser(userId);
+  }
+
+  memberIdsOf(roomId: string): string[] {
+    return this.d.rooms.memberIds(roomId);
   }
 
   /** Account deletion: leave every room with succession; returns the rooms touched. */

@@ -3,13 +3,14 @@
  * Pure TypeScript, no dependencies: the server validates with it, the client writes with it.
  */
 
-/** Document names: head `room:<roomId>`, segment `room:<roomId>:<n>`. */
-export type DocName = { kind: 'head'; roomId: string } | { kind: 'segment'; roomId: string; n: number };
+/** Document names: head `room:<roomId>`, segment `room:<roomId>:<n>`, the user's own `user:<userId>`. */
+export type DocName = { kind: 'head'; roomId: string } | { kind: 'segment'; roomId: string; n: number } | { kind: 'user'; userId: string };
 
 const ROOM_ID = /^[A-Za-z0-9_-]{8,40}$/;
 
 export function parseDocName(name: string): DocName | null {
   const parts = name.split(':');
+  if (parts[0] === 'user' && parts.length === 2 && ROOM_ID.test(parts[1])) return { kind: 'user', userId: parts[1] };
   if (parts[0] !== 'room' || !ROOM_ID.test(parts[1] ?? '')) return null;
   if (parts.length === 2) return { kind: 'head', roomId: parts[1] };
   if (parts.length === 3 && /^(0|[1-9][0-9]{0,8})$/.test(parts[2])) return { kind: 'segment', roomId: parts[1], n: Number(parts[2]) };
@@ -18,6 +19,26 @@ export function parseDocName(name: string): DocName | null {
 
 export const headName = (roomId: string) => `room:${roomId}`;
 export const segmentName = (roomId: string, n: number) => `room:${roomId}:${n}`;
+export const userDocName = (userId: string) => `user:${userId}`;
+
+/** The user document `user:<userId>`: read-only, readable by that user only, written by the server. */
+export const USER_ROOMS = 'rooms'; // Y.Map<roomId, RoomEntry>
+export const USER_PROFILE = 'profile'; // Y.Map: id, username, displayName, statusMessage, isAdmin
+
+/** One room in the user's room list (the list works offline from this document). */
+export interface RoomEntry {
+  id: string;
+  kind: 'direct' | 'group';
+  name: string;
+  visibility: 'joined' | 'shared';
+  role: 'admin' | 'member';
+  pinned: boolean;
+  muted: boolean;
+  joinedAt: number;
+  createdAt: number;
+  /** For 1:1 rooms: the other person, if still there. */
+  peer: { id: string; username: string; displayName: string } | null;
+}
 
 /** Top-level shared types of a segment document. */
 export const SEGMENT_MESSAGES = 'messages'; // Y.Map<messageId, Message>, written by members

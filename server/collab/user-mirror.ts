@@ -1,0 +1,27 @@
+/**
+ * Mirrors a user's room list and profile into their read-only user document `user:<userId>`, so the
+ * client has its room list offline and learns of new rooms without polling.
+ */
+import * as Y from 'yjs';
+import { USER_PROFILE, USER_ROOMS, type RoomEntry } from '../../src/lib/protocol/schema.ts';
+import type { RoomService } from '../domain/rooms.ts';
+import type { UsersRepo } from '../repos/users.ts';
+import { toPublicUser } from '../repos/users.ts';
+import { serverOrigin } from './origins.ts';
+
+export function writeUserDoc(doc: Y.Doc, rooms: RoomService, users: UsersRepo, userId: string): void {
+  const user = users.byId(userId);
+  doc.transact(() => {
+    const profile = doc.getMap(USER_PROFILE);
+    if (user) for (const [k, v] of Object.entries(toPublicUser(user))) if (profile.get(k) !== v) profile.set(k, v);
+    const map = doc.getMap<RoomEntry>(USER_ROOMS);
+    const current = new Map<string, RoomEntry>(
+      (user ? rooms.list(userId) : []).map((r) => [r.id, {
+        id: r.id, kind: r.kind, name: r.name, visibility: r.visibility, role: r.role, pinned: r.pinned, muted: r.muted,
+        joinedAt: r.joinedAt, createdAt: r.createdAt, peer: r.peer ?? null,
+      }]),
+    );
+    for (const key of [...map.keys()]) if (!current.has(key)) map.delete(key);
+    for (const [id, entry] of current) if (JSON.stringify(map.get(id)) !== JSON.stringify(entry)) map.set(id, entry);
+  }, serverOrigin('head-mirror'));
+}
