@@ -26,6 +26,8 @@ export interface AppOptions {
   ids?: Ids;
   log?: Logger;
   rateLimits?: Partial<RateLimits>;
+  /** How often expired polls are closed (ms). */
+  pollSweepMs?: number;
   /** Keep-alive timing (tests shorten it). */
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
@@ -47,6 +49,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     sessions: services.sessions,
     access: services.access,
     roomService: services.rooms,
+    polls: services.polls,
     rooms: services.repos.rooms,
     users: services.repos.users,
     documents: services.repos.documents,
@@ -60,8 +63,17 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     pingIntervalMs: opts.pingIntervalMs,
     idleTimeoutMs: opts.idleTimeoutMs,
   });
-  const api = createRouter(apiRoutes(services), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
+  const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
   const appHandler = opts.appHandler ?? null;
+  // expired polls close by themselves while the server runs (votes are also checked at vote time)
+  const pollSweep = setInterval(() => {
+    try {
+      services.polls.closeExpired();
+    } catch (err) {
+      services.log.error({ err }, 'poll sweep failed');
+    }
+  }, opts.pollSweepMs ?? 5000);
+  pollSweep.unref();
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
@@ -98,6 +110,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       return (server.address() as AddressInfo).port;
     },
     async close() {
+      clearInterval(pollSweep);
       await collab.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -10,6 +10,8 @@ import { SessionService } from './auth/sessions.ts';
 import { accessPolicy } from './auth/access.ts';
 import { RoomService } from './domain/rooms.ts';
 import { AccountService } from './domain/accounts.ts';
+import { PollService } from './domain/polls.ts';
+import { pollsRepo } from './repos/polls.ts';
 import { EventBus, randomIds, systemClock, type Clock, type Ids } from './domain/deps.ts';
 import { RATE_LIMITS, type RateLimits } from './http/rate-limits.ts';
 
@@ -26,6 +28,7 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
   const roomService = new RoomService({ db, rooms, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
+  const polls = new PollService({ polls: pollsRepo(db), access, clock, ids, events });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
   return {
     db, config, clock, ids, log, events, version: VERSION,
@@ -33,6 +36,7 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
     repos: { users, rooms, documents },
     users, sessions, access, accounts,
     rooms: roomService,
+    polls,
   };
 }
 export type Services = ReturnType<typeof buildServices>;

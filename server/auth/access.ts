@@ -40,6 +40,7 @@ export function accessPolicy(rooms: RoomsRepo) {
     document(userId: string, docName: string): DocAccess {
       const parsed = parseDocName(docName);
       if (!parsed) return fail('not-found');
+      if (parsed.kind === 'presence') return { roomId: '', segment: null, readOnly: true, role: 'member' };
       if (parsed.kind === 'user') {
         if (parsed.userId !== userId) return fail('not-found');
         return { roomId: '', segment: null, readOnly: true, role: 'member' };

@@ -16,10 +16,11 @@ import type { Connection, Document } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { parseDocName, headName, segmentName, userDocName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Receipt } from '../../src/lib/protocol/schema.ts';
+import { parseDocName, headName, segmentName, userDocName, PRESENCE_DOC, type StatelessFromClient, type StatelessFromServer, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Receipt } from '../../src/lib/protocol/schema.ts';
 import type { AccessPolicy, DocAccess } from '../auth/access.ts';
 import type { Authenticated, SessionService } from '../auth/sessions.ts';
 import type { RoomService } from '../domain/rooms.ts';
+import type { PollService } from '../domain/polls.ts';
 import type { EventBus } from '../domain/deps.ts';
 import { DomainError, ERRORS } from '../domain/errors.ts';
 import type { RoomsRepo } from '../repos/rooms.ts';
@@ -31,6 +32,10 @@ import { writeUserDoc } from './user-mirror.ts';
 import type { UsersRepo } from '../repos/users.ts';
 import { CollabSockets, type SocketState } from './sockets.ts';
 import { serverOrigin } from './origins.ts';
+import { Presence } from './presence.ts';
+import crypto from 'node:crypto';
+
+const randomIdPart = () => crypto.randomBytes(9).toString('base64url');
 import type { RateLimits } from '../http/rate-limits.ts';
 
 export interface CollabContext {
@@ -45,6 +50,7 @@ export interface CollabDeps {
   sessions: SessionService;
   access: AccessPolicy;
   roomService: RoomService;
+  polls: PollService;
   rooms: RoomsRepo;
   users: UsersRepo;
   documents: DocumentsRepo;
@@ -82,6 +88,7 @@ export function createCollab(d: CollabDeps) {
   const roomExists = (name: string) => {
     const parsed = parseDocName(name);
     if (parsed?.kind === 'user') return !!d.users.byId(parsed.userId);
+    if (parsed?.kind === 'presence') return true;
     return !!parsed && !!d.rooms.byId(parsed.roomId);
   };
 
@@ -128,7 +135,7 @@ export function createCollab(d: CollabDeps) {
         return roomExists(documentName);
       });
       const parsed = parseDocName(documentName);
-      if (parsed?.kind === 'head') writeHead(document, d.rooms, parsed.roomId);
+      if (parsed?.kind === 'head') writeHead(document, d.rooms, d.polls, parsed.roomId);
       if (parsed?.kind === 'user') writeUserDoc(document, d.roomService, d.users, parsed.userId);
       if (parsed?.kind === 'segment') repairReceipts(document, parsed.roomId, parsed.n);
     },
@@ -145,6 +152,7 @@ export function createCollab(d: CollabDeps) {
           validateSegmentUpdate(document, payload, { userId, isRoomAdmin: d.access.moderates(userId, access.roomId) }, {
             maxChars: d.maxMessageChars,
             clientOwner: (client) => d.documents.clientOwner(documentName, client),
+            checkVote: (pollId, optionIds) => (d.polls.roomOf(pollId) === access.roomId ? d.polls.check(pollId, optionIds) : 'invalid-option'),
           });
         let result = validate();
         if (result.writes > 0) {
@@ -171,11 +179,30 @@ export function createCollab(d: CollabDeps) {
       for (const client of p.result.clientIds) d.documents.bindClient(documentName, client, p.userId);
       if (p.result.newMessages.length) await issueReceipts(document, p);
       if (p.result.changed.length) await forwardEditsOfMovedMessages(document, p);
+      for (const v of p.result.votes) d.polls.record(p.access.roomId, v.pollId, p.userId, v.optionIds);
     },
 
     async beforeHandleAwareness() {
       // presence is not part of the protocol yet: clients pass `awareness: null`
       throw refusal(new DomainError('forbidden', 'Awareness is not enabled.'));
+    },
+
+    async connected({ documentName, connection }) {
+      if (documentName === PRESENCE_DOC) connection.sendStateless(JSON.stringify({ t: 'presence-all', users: presence.snapshot() } satisfies StatelessFromServer));
+    },
+
+    async onStateless({ connection, documentName, document, payload }) {
+      const ctx = connection.context as CollabContext;
+      const userId = ctx.user?.id;
+      if (!userId || payload.length > 200) return;
+      let msg: StatelessFromClient;
+      try {
+        msg = JSON.parse(payload) as StatelessFromClient;
+      } catch {
+        return;
+      }
+      if (documentName === PRESENCE_DOC && msg.t === 'away' && typeof msg.away === 'boolean') presence.setAway(userId, msg.away);
+      else if (msg.t === 'typing' && ctx.access?.roomId && ctx.access.segment === null) presence.typing(connection, document, userId);
     },
 
     async onStoreDocument({ document, documentName }) {
@@ -285,7 +312,11 @@ export function createCollab(d: CollabDeps) {
     }, serverOrigin('repair'));
   }
 
-  const sockets = new CollabSockets(hocuspocus as unknown as Hocuspocus, d.sessions, d.allowedOrigins, d.log, d.rateLimits.upgrade, Math.max(d.maxUpdateBytes * 2, 64 * 1024), d.pingIntervalMs ?? 15_000);
+  const presence = new Presence(hocuspocus as unknown as Hocuspocus);
+  const sockets = new CollabSockets(hocuspocus as unknown as Hocuspocus, d.sessions, d.allowedOrigins, d.log, d.rateLimits.upgrade, Math.max(d.maxUpdateBytes * 2, 64 * 1024), d.pingIntervalMs ?? 15_000, {
+    opened: (userId) => presence.socketOpened(userId),
+    closed: (userId) => presence.socketClosed(userId),
+  });
 
   function roomDocuments(roomId: string): Document[] {
     const head = headName(roomId);
@@ -319,10 +350,47 @@ export function createCollab(d: CollabDeps) {
   const mirrorUser = (userId: string) => mirror(userDocName(userId), (doc) => writeUserDoc(doc, d.roomService, d.users, userId));
 
   d.events.on('room-changed', (roomId) => {
-    mirror(headName(roomId), (doc) => writeHead(doc, d.rooms, roomId));
+    mirror(headName(roomId), (doc) => writeHead(doc, d.rooms, d.polls, roomId));
     for (const userId of d.roomService.memberIdsOf(roomId)) mirrorUser(userId);
   });
   d.events.on('user-changed', mirrorUser);
+  d.events.on('head-changed', (roomId) => mirror(headName(roomId), (doc) => writeHead(doc, d.rooms, d.polls, roomId)));
+  d.events.on('system-line', (roomId, line) => {
+    postSystemLine(roomId, line).catch((err) => d.log.error({ err, roomId }, 'system line failed'));
+  });
+
+  /** Writes a server line (pin, unpin, poll) into the room's open segment, with its receipt. */
+  async function postSystemLine(roomId: string, line: { author: string; text: string; system: NonNullable<Message['system']> }) {
+    const n = d.roomService.openSegmentOf(roomId);
+    const conn = await hocuspocus.openDirectConnection(segmentName(roomId, n), { server: true });
+    try {
+      await conn.transact((doc) => {
+        const id = `sys${randomIdPart()}`;
+        const msg: Message = { id, author: line.author, text: line.text, createdAt: Date.now(), system: line.system };
+        const r = d.roomService.recordMessage(roomId, n, JSON.stringify(msg).length);
+        doc.getMap<Message>(SEGMENT_MESSAGES).set(id, msg);
+        doc.getMap<Receipt>(SEGMENT_RECEIPTS).set(id, { seq: r.seq, at: r.at });
+      });
+    } finally {
+      await conn.disconnect();
+    }
+  }
+
+  /** Reads one message (for pins): null when it does not exist or is deleted. */
+  async function readMessage(roomId: string, n: number, id: string): Promise<Message | null> {
+    if (!d.roomService.segment(roomId, n)) return null;
+    const conn = await hocuspocus.openDirectConnection(segmentName(roomId, n), { server: true });
+    try {
+      const found: { m: Message | null } = { m: null };
+      await conn.transact((doc) => {
+        const m = doc.getMap<Message>(SEGMENT_MESSAGES).get(id);
+        found.m = m && !m.deleted && !m.system ? m : null;
+      });
+      return found.m;
+    } finally {
+      await conn.disconnect();
+    }
+  }
   d.events.on('room-deleted', (roomId) => {
     for (const doc of roomDocuments(roomId)) for (const c of doc.getConnections()) c.close({ code: ERRORS['not-found'].close, reason: 'not-found' });
     d.documents.removeRoomDocs(roomId);
@@ -331,6 +399,8 @@ export function createCollab(d: CollabDeps) {
   return {
     hocuspocus,
     sockets,
+    presence,
+    readMessage,
     handleUpgrade: sockets.handleUpgrade.bind(sockets),
     async close() {
       sockets.closeAll();

@@ -3,27 +3,38 @@
  * document, which clients can only read. Called after every committed room change.
  */
 import * as Y from 'yjs';
-import { HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, headName, type Member, type SegmentInfo } from '../../src/lib/protocol/schema.ts';
+import { HEAD_MEMBERS, HEAD_PINS, HEAD_POLLS, HEAD_READS, HEAD_ROOM, HEAD_SEGMENTS, type Member, type Pin, type Poll, type SegmentInfo } from '../../src/lib/protocol/schema.ts';
 import type { RoomsRepo } from '../repos/rooms.ts';
+import type { PollService } from '../domain/polls.ts';
+
+/** Sets map[key] = value unless it already holds an equal value (no churn, no tombstones). */
+function put<T>(map: Y.Map<T>, key: string, value: T) {
+  if (JSON.stringify(map.get(key)) !== JSON.stringify(value)) map.set(key, value);
+}
+
+/** Makes the map hold exactly `entries`. */
+function sync<T>(map: Y.Map<T>, entries: Map<string, T>) {
+  for (const key of [...map.keys()]) if (!entries.has(key)) map.delete(key);
+  for (const [k, v] of entries) put(map, k, v);
+}
 import { serverOrigin } from './origins.ts';
 
-export function writeHead(doc: Y.Doc, rooms: RoomsRepo, roomId: string): void {
+export function writeHead(doc: Y.Doc, rooms: RoomsRepo, polls: PollService, roomId: string): void {
   const room = rooms.byId(roomId);
   if (!room) return;
   doc.transact(() => {
     const meta = doc.getMap(HEAD_ROOM);
     const fields: Record<string, unknown> = { id: room.id, name: room.name, kind: room.kind, visibility: room.visibility, createdAt: room.created_at, openSegment: room.open_segment };
-    for (const [k, v] of Object.entries(fields)) if (meta.get(k) !== v) meta.set(k, v);
+    for (const [k, v] of Object.entries(fields)) put(meta, k, v);
 
-    const members = doc.getMap<Member>(HEAD_MEMBERS);
-    const current = new Map(rooms.members(roomId).map((m) => [m.user_id, { role: m.role, joinedAt: m.joined_at, username: m.username, displayName: m.display_name } satisfies Member]));
-    for (const key of [...members.keys()]) if (!current.has(key)) members.delete(key);
-    for (const [id, m] of current) if (JSON.stringify(members.get(id)) !== JSON.stringify(m)) members.set(id, m);
+    sync(doc.getMap<Member>(HEAD_MEMBERS), new Map(rooms.members(roomId).map((m) => [m.user_id, { role: m.role, joinedAt: m.joined_at, username: m.username, displayName: m.display_name } satisfies Member])));
+    sync(doc.getMap<number>(HEAD_READS), new Map(Object.entries(polls.roomReads(roomId))));
+    sync(doc.getMap<Pin>(HEAD_PINS), new Map(polls.roomPins(roomId).map((p) => [p.id, p])));
+    sync(doc.getMap<Poll>(HEAD_POLLS), new Map(polls.roomPolls(roomId).map((p) => [p.id, p])));
 
     const segments = doc.getMap<SegmentInfo>(HEAD_SEGMENTS);
     for (const s of rooms.segments(roomId)) {
-      const info: SegmentInfo = { n: s.n, openedAt: s.opened_at, sealedAt: s.sealed_at };
-      if (JSON.stringify(segments.get(String(s.n))) !== JSON.stringify(info)) segments.set(String(s.n), info);
+      put(segments, String(s.n), { n: s.n, openedAt: s.opened_at, sealedAt: s.sealed_at } satisfies SegmentInfo);
     }
   }, serverOrigin('head-mirror'));
 }

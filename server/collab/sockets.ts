@@ -22,6 +22,8 @@ export interface SocketState {
   cookieToken: string | null;
   sessionIds: Set<string>;
   closed: boolean;
+  /** Counted in presence (from its first authenticated document until it closes). */
+  counted?: boolean;
 }
 
 export const UNAUTH_DEADLINE_MS = 5_000;
@@ -45,6 +47,8 @@ export class CollabSockets {
     upgradeLimit: RateLimit,
     maxFrameBytes = MAX_FRAME_BYTES,
     pingIntervalMs = 15_000,
+    /** Told when a user's socket becomes authenticated and when it closes (presence). */
+    private userSockets: { opened(userId: string): void; closed(userId: string): void } = { opened() {}, closed() {} },
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
     this.upgradeLimiter = new RateLimiterMemory({ points: upgradeLimit.points, duration: upgradeLimit.durationSec });
@@ -113,6 +117,10 @@ export class CollabSockets {
       state.auth = auth;
       this.decUnauth(state.ip);
     }
+    if (!state.counted) {
+      state.counted = true;
+      this.userSockets.opened(auth.user.id);
+    }
     state.sessionIds.add(auth.session.id);
     let set = this.bySession.get(auth.session.id);
     if (!set) this.bySession.set(auth.session.id, (set = new Set()));
@@ -139,6 +147,7 @@ export class CollabSockets {
   private forget(state: SocketState) {
     if (state.closed) return;
     state.closed = true;
+    if (state.counted) this.userSockets.closed(state.auth!.user.id);
     this.all.delete(state);
     if (!state.auth) this.decUnauth(state.ip);
     for (const id of state.sessionIds) {

@@ -6,14 +6,16 @@
  * points at an origin item whose parent we look up: in the update itself or with one binary search
  * in the document's struct store. Cost grows with the update, not with the document.
  *
- * Rules (SPEC §4): only `messages` may be written; values follow the schema; a new message carries
- * its writer as author; only the author edits; the author or a room admin deletes (content erased);
- * deleted messages are final; deletions only remove the previous value of a key the same update
- * rewrites; a Yjs client id belongs to one user.
+ * Rules (SPEC §4): only `messages`, `reactions` and `votes` may be written; values follow the schema;
+ * a new message carries its writer as author; only the author edits; the author or a room admin
+ * deletes (content erased); deleted messages and system lines are final; reactions and votes are
+ * keyed by their user and only that user writes them; a vote passes the poll's rules at vote time;
+ * deletions only remove the previous value of a key the same update rewrites (or one's own
+ * reaction); a Yjs client id belongs to one user.
  */
 import * as Y from 'yjs';
-import { checkMessageShape, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message } from '../../src/lib/protocol/schema.ts';
-import { DomainError, fail } from '../domain/errors.ts';
+import { checkMessageShape, parseReactionKey, SEGMENT_MESSAGES, SEGMENT_REACTIONS, SEGMENT_RECEIPTS, SEGMENT_VOTES, type Message } from '../../src/lib/protocol/schema.ts';
+import { DomainError, fail, type ErrorCode } from '../domain/errors.ts';
 
 export interface Actor {
   userId: string;
@@ -29,6 +31,8 @@ export interface ValidationResult {
   writes: number;
   /** Existing messages that were edited or deleted. */
   changed: string[];
+  /** Votes cast (checked against the poll already; recorded after the update is applied). */
+  votes: { pollId: string; optionIds: string[] }[];
 }
 
 type Struct = Y.Item | Y.GC | Y.Skip;
@@ -43,7 +47,12 @@ export function validateSegmentUpdate(
   doc: Y.Doc,
   update: Uint8Array,
   actor: Actor,
-  opts: { maxChars: number; clientOwner: (clientId: number) => string | undefined },
+  opts: {
+    maxChars: number;
+    clientOwner: (clientId: number) => string | undefined;
+    /** The poll rules at vote time (returns a refusal code or null). */
+    checkVote: (pollId: string, optionIds: string[]) => ErrorCode | null;
+  },
 ): ValidationResult {
   let decoded: { structs: Struct[]; ds: { clients: Map<number, { clock: number; len: number }[]> } };
   try {
@@ -109,9 +118,16 @@ export function validateSegmentUpdate(
   };
 
   const map = doc.getMap(SEGMENT_MESSAGES);
-  const written = new Set<string>();
+  const written = new Set<string>(); // message ids
+  const reactionsWritten = new Set<string>();
+  const votesWritten = new Set<string>();
   const newMessages: { id: string; bytes: number }[] = [];
   const changed: string[] = [];
+  const votes: { pollId: string; optionIds: string[] }[] = [];
+  const contentOf = (s: Y.Item): unknown => {
+    if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) fail('schema-violation');
+    return (s.content as Y.ContentAny).arr[0];
+  };
 
   // 2. every struct the document does not have yet
   for (const s of decoded.structs) {
@@ -119,19 +135,44 @@ export function validateSegmentUpdate(
     if (!(s instanceof Y.Item)) continue; // GC / Skip carry no content
     const { root, key } = placementOf(s);
     if (root === SEGMENT_RECEIPTS) fail('server-owned');
-    if (root !== SEGMENT_MESSAGES || key === null) fail('schema-violation');
-    if (s.content instanceof Y.ContentDeleted) continue; // deleted before it was sent
-    if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) fail('schema-violation');
-    const value = (s.content as Y.ContentAny).arr[0];
-    const shape = checkMessageShape(key!, value, opts.maxChars);
-    if (shape) fail(shape);
-    checkWrite(map.get(key!) as Message | undefined, value as Message, actor);
-    if (!map.has(key!) && !written.has(key!)) newMessages.push({ id: key!, bytes: JSON.stringify(value).length });
-    else if (map.has(key!) && !written.has(key!)) changed.push(key!);
-    written.add(key!);
+    if (key === null) fail('schema-violation');
+    if (s.content instanceof Y.ContentDeleted) {
+      if (root !== SEGMENT_MESSAGES && root !== SEGMENT_REACTIONS && root !== SEGMENT_VOTES) fail('schema-violation');
+      continue; // deleted before it was sent
+    }
+    if (root === SEGMENT_MESSAGES) {
+      const value = contentOf(s);
+      const shape = checkMessageShape(key!, value, opts.maxChars);
+      if (shape) fail(shape);
+      checkWrite(map.get(key!) as Message | undefined, value as Message, actor);
+      if (!map.has(key!) && !written.has(key!)) newMessages.push({ id: key!, bytes: JSON.stringify(value).length });
+      else if (map.has(key!) && !written.has(key!)) changed.push(key!);
+      written.add(key!);
+    } else if (root === SEGMENT_REACTIONS) {
+      const parsed = parseReactionKey(key!);
+      if (!parsed) fail('schema-violation', 'Bad reaction key.');
+      if (parsed!.userId !== actor.userId) fail('forged-author');
+      const value = contentOf(s) as Record<string, unknown>;
+      if (typeof value !== 'object' || value === null || Object.keys(value).join() !== 'at' || typeof value.at !== 'number') fail('schema-violation');
+      const target = map.get(parsed!.messageId) as Message | undefined;
+      if (!target && !written.has(parsed!.messageId)) fail('schema-violation', 'No such message in this segment.');
+      reactionsWritten.add(key!);
+    } else if (root === SEGMENT_VOTES) {
+      const value = contentOf(s) as Record<string, unknown>;
+      const [pollId, userId, extra] = key!.split('|');
+      if (extra !== undefined || !pollId || !userId) fail('schema-violation', 'Bad vote key.');
+      if (userId !== actor.userId) fail('not-your-vote');
+      if (typeof value !== 'object' || value === null || Object.keys(value).sort().join() !== 'at,optionIds,pollId') fail('schema-violation');
+      if (value.pollId !== pollId || typeof value.at !== 'number' || !Array.isArray(value.optionIds) || value.optionIds.some((o) => typeof o !== 'string')) fail('schema-violation');
+      const code = opts.checkVote(pollId, value.optionIds as string[]);
+      if (code) fail(code);
+      votes.push({ pollId, optionIds: value.optionIds as string[] });
+      votesWritten.add(key!);
+    } else fail('schema-violation');
   }
 
-  // 3. deletions: only of the previous value of a key this update rewrites
+  // 3. deletions: a message or vote only as the previous value of a key this update rewrites;
+  //    a reaction also by its own user (un-react)
   let walked = 0;
   for (const [client, ranges] of decoded.ds.clients) {
     for (const { clock, len } of ranges) {
@@ -146,12 +187,20 @@ export function validateSegmentUpdate(
         c = s.id.clock + s.length;
         if (!(s instanceof Y.Item) || s.deleted) continue;
         const { root, key } = placementOf(s);
-        if (root !== SEGMENT_MESSAGES || key === null || !written.has(key)) fail('not-author', 'A message can only be replaced, not removed.');
+        if (key === null) fail('schema-violation');
+        if (root === SEGMENT_MESSAGES && written.has(key!)) continue;
+        if (root === SEGMENT_VOTES && votesWritten.has(key!)) continue;
+        if (root === SEGMENT_REACTIONS && (reactionsWritten.has(key!) || parseReactionKey(key!)?.userId === actor.userId)) {
+          reactionsWritten.add(key!);
+          continue;
+        }
+        if (root === SEGMENT_RECEIPTS) fail('server-owned');
+        fail('not-author', 'Only your own entries can be removed, and messages only replaced.');
       }
     }
   }
 
-  return { newMessages, clientIds, writes: written.size, changed };
+  return { newMessages, clientIds, writes: written.size + reactionsWritten.size + votesWritten.size, changed, votes };
 }
 
 function checkWrite(existing: Message | undefined, next: Message, actor: Actor): void {
@@ -161,6 +210,7 @@ function checkWrite(existing: Message | undefined, next: Message, actor: Actor):
     return;
   }
   if (existing.deleted) throw new DomainError('forbidden', 'A deleted message cannot change.');
+  if (existing.system) fail('server-owned', 'System lines cannot change.');
   if (next.author !== existing.author) fail('forged-author');
   if (next.createdAt !== existing.createdAt || next.replyTo !== existing.replyTo) fail('server-owned', 'createdAt and replyTo are fixed.');
   if (next.deleted) {

@@ -96,4 +96,48 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: 2,
+    name: 'reads-pins-polls',
+    sql: `
+      ALTER TABLE room_members ADD COLUMN read_seq INTEGER NOT NULL DEFAULT 0;
+      CREATE TABLE pins (
+        id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        message_id TEXT,
+        segment INTEGER,
+        text TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX pins_room ON pins(room_id, created_at);
+      CREATE TABLE polls (
+        id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        created_by TEXT NOT NULL,
+        question TEXT NOT NULL,
+        multiple INTEGER NOT NULL,
+        anonymous INTEGER NOT NULL,
+        ends_at INTEGER,
+        closed_at INTEGER,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX polls_room ON polls(room_id);
+      CREATE INDEX polls_open_ending ON polls(ends_at) WHERE closed_at IS NULL AND ends_at IS NOT NULL;
+      CREATE TABLE poll_options (
+        id TEXT PRIMARY KEY,
+        poll_id TEXT NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        text TEXT NOT NULL
+      );
+      CREATE INDEX poll_options_poll ON poll_options(poll_id, idx);
+      CREATE TABLE poll_votes (
+        poll_id TEXT NOT NULL REFERENCES polls(id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        option_id TEXT NOT NULL REFERENCES poll_options(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (poll_id, user_id, option_id)
+      );
+    `,
+  },
 ];

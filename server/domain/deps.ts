@@ -1,6 +1,9 @@
 /** Injected edges of the domain: time, ids and the event bus that the collaboration layer listens to. */
 import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
+import type { Message } from '../../src/lib/protocol/schema.ts';
+
+export type SystemLine = NonNullable<Message['system']>;
 
 export interface Clock {
   now(): number;
@@ -24,6 +27,10 @@ export interface DomainEvents {
   /** Name, visibility, members, roles or segments changed: the head document must be mirrored. */
   'room-changed': [roomId: string];
   'room-deleted': [roomId: string];
+  /** Only head-document content changed (read positions, pins, polls): mirror the head. */
+  'head-changed': [roomId: string];
+  /** A server-written line for the room's timeline (pin/unpin, a new poll). */
+  'system-line': [roomId: string, line: { author: string; text: string; system: SystemLine }];
   /** The user's own room list or profile changed (prefs, display name): mirror the user document. */
   'user-changed': [userId: string];
 }

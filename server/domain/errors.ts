@@ -39,6 +39,11 @@ export const ERRORS = {
   'segment-closed': { status: 410, close: 4410, message: 'This segment no longer accepts writes.' },
   'missing-dependency': { status: 409, close: 4409, message: 'The update depends on your own content the server has not received yet; re-sync this document.' },
   'client-id-taken': { status: 403, close: 4403, message: 'That Yjs client id belongs to another user.' },
+  'invalid-option': { status: 400, close: 4400, message: 'That option does not belong to this poll.' },
+  'single-choice': { status: 400, close: 4400, message: 'This poll takes exactly one option.' },
+  'poll-closed': { status: 409, close: 4409, message: 'This poll is closed.' },
+  'not-your-vote': { status: 403, close: 4403, message: 'You can only cast your own vote.' },
+  'not-poll-owner': { status: 403, close: 4403, message: 'Only the poll creator or a room admin may close it.' },
   'internal-error': { status: 500, close: 4500, message: 'Something went wrong on the server.' },
 } as const;
 

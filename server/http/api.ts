@@ -14,7 +14,12 @@ function sessionCookie(ctx: RequestContext, token: string, maxAgeSec: number): s
   return `session=${encodeURIComponent(token)}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSec}${secure}`;
 }
 
-export function apiRoutes(s: Services): Route[] {
+export interface ApiPorts {
+  /** Reads a message from its segment document (for pins). */
+  readMessage(roomId: string, segment: number, id: string): Promise<import('../../src/lib/protocol/schema.ts').Message | null>;
+}
+
+export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
   const cookieAge = s.config.sessionDays * 24 * 3600;
   const ua = (ctx: RequestContext) => String(ctx.req.headers['user-agent'] ?? '');
   const loggedIn = (ctx: RequestContext, r: { user: unknown; token: string }, status = 200) => ({
@@ -152,6 +157,64 @@ export function apiRoutes(s: Services): Route[] {
       },
     },
 
+    {
+      method: 'PUT', path: '/api/rooms/:id/read', auth: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({ seq: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }));
+        const room = s.rooms.get(ctx.auth.user.id, ctx.params.id);
+        return { body: { seq: s.polls.markRead(ctx.auth.user.id, room.id, body.seq, s.repos.rooms.byId(room.id)!.last_seq) } };
+      },
+    },
+    {
+      method: 'POST', path: '/api/rooms/:id/pins', auth: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.union([
+          z.strictObject({ messageId: z.string().min(8).max(40), segment: z.number().int().min(0) }),
+          z.strictObject({ text: z.string().min(1).max(1000) }),
+        ]));
+        s.access.membership(ctx.auth.user.id, ctx.params.id);
+        if ('messageId' in body) {
+          const msg = await ports.readMessage(ctx.params.id, body.segment, body.messageId);
+          if (!msg) fail('not-found', 'No such message.');
+          return { status: 201, body: { pin: s.polls.pin(ctx.auth.user.id, ctx.params.id, { messageId: body.messageId, segment: body.segment, text: msg!.text }) } };
+        }
+        return { status: 201, body: { pin: s.polls.pin(ctx.auth.user.id, ctx.params.id, { text: body.text }) } };
+      },
+    },
+    {
+      method: 'DELETE', path: '/api/rooms/:id/pins/:pinId', auth: true,
+      handler(ctx) {
+        s.polls.unpin(ctx.auth.user.id, ctx.params.id, ctx.params.pinId);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST', path: '/api/rooms/:id/polls', auth: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({
+          question: z.string().max(300), options: z.array(z.string().max(100)).min(2).max(10),
+          multiple: z.boolean().optional(), anonymous: z.boolean().optional(), endsAt: z.number().int().positive().nullable().optional(),
+        }));
+        return { status: 201, body: { poll: s.polls.create(ctx.auth.user.id, ctx.params.id, body) } };
+      },
+    },
+    { method: 'GET', path: '/api/polls/:id', auth: true, handler: (ctx) => ({ body: { poll: s.polls.get(ctx.auth.user.id, ctx.params.id) } }) },
+    {
+      method: 'POST', path: '/api/polls/:id/vote', auth: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.union([
+          z.strictObject({ optionIds: z.array(z.string().min(1).max(64)).min(1).max(10) }),
+          z.strictObject({ optionId: z.string().min(1).max(64) }),
+        ]));
+        const optionIds = 'optionIds' in body ? body.optionIds : [body.optionId];
+        return { body: { poll: s.polls.vote(ctx.auth.user.id, ctx.params.id, optionIds) } };
+      },
+    },
+    {
+      method: 'POST', path: '/api/polls/:id/close', auth: true,
+      handler: (ctx) => ({ body: { poll: s.polls.close(ctx.auth.user.id, ctx.params.id) } }),
+    },
+
     // ---- public -----------------------------------------------------------------------------
     {
       method: 'GET', path: '/api/config', auth: false,
@@ -162,7 +225,7 @@ export function apiRoutes(s: Services): Route[] {
           messages: { maxChars: s.config.maxMessageChars, maxUpdateBytes: s.config.maxUpdateBytes },
           segments: { maxMessages: s.config.segmentMaxMessages, maxBytes: s.config.segmentMaxBytes },
           rateLimits: s.rateLimits,
-          features: { uploads: false, search: false, oidc: false, polls: false },
+          features: { uploads: false, search: false, oidc: false, polls: true, reactions: true, pins: true, presence: true },
         },
       }),
     },

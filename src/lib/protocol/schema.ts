@@ -4,11 +4,12 @@
  */
 
 /** Document names: head `room:<roomId>`, segment `room:<roomId>:<n>`, the user's own `user:<userId>`. */
-export type DocName = { kind: 'head'; roomId: string } | { kind: 'segment'; roomId: string; n: number } | { kind: 'user'; userId: string };
+export type DocName = { kind: 'head'; roomId: string } | { kind: 'segment'; roomId: string; n: number } | { kind: 'user'; userId: string } | { kind: 'presence' };
 
 const ROOM_ID = /^[A-Za-z0-9_-]{8,40}$/;
 
 export function parseDocName(name: string): DocName | null {
+  if (name === PRESENCE_DOC) return { kind: 'presence' };
   const parts = name.split(':');
   if (parts[0] === 'user' && parts.length === 2 && ROOM_ID.test(parts[1])) return { kind: 'user', userId: parts[1] };
   if (parts[0] !== 'room' || !ROOM_ID.test(parts[1] ?? '')) return null;
@@ -20,6 +21,22 @@ export function parseDocName(name: string): DocName | null {
 export const headName = (roomId: string) => `room:${roomId}`;
 export const segmentName = (roomId: string, n: number) => `room:${roomId}:${n}`;
 export const userDocName = (userId: string) => `user:${userId}`;
+
+/**
+ * Presence and typing travel as Hocuspocus stateless messages (JSON strings), not awareness: nothing
+ * is renewed every 15 s, so an idle user costs only the server's keep-alive.
+ * - `presence` document (read-only, no content): the server sends `{t:'presence-all', users}` on
+ *   connect and `{t:'presence', u, s}` on every change; a client sends `{t:'away', away}`.
+ * - a room's head document: a client sends `{t:'typing'}` while typing (at most every 2 s); the server
+ *   relays `{t:'typing', u}` (with the sender's real id) to the room's members.
+ */
+export const PRESENCE_DOC = 'presence';
+export type PresenceStatus = 'online' | 'away' | 'offline';
+export type StatelessFromServer =
+  | { t: 'presence-all'; users: Record<string, PresenceStatus> }
+  | { t: 'presence'; u: string; s: PresenceStatus }
+  | { t: 'typing'; u: string };
+export type StatelessFromClient = { t: 'away'; away: boolean } | { t: 'typing' };
 
 /** The user document `user:<userId>`: read-only, readable by that user only, written by the server. */
 export const USER_ROOMS = 'rooms'; // Y.Map<roomId, RoomEntry>
@@ -43,11 +60,16 @@ export interface RoomEntry {
 /** Top-level shared types of a segment document. */
 export const SEGMENT_MESSAGES = 'messages'; // Y.Map<messageId, Message>, written by members
 export const SEGMENT_RECEIPTS = 'receipts'; // Y.Map<messageId, Receipt>, written by the server only
+export const SEGMENT_REACTIONS = 'reactions'; // Y.Map<reactionKey(messageId, userId, emoji), Reaction>, each user their own
+export const SEGMENT_VOTES = 'votes'; // Y.Map<voteKey(pollId, userId), Vote>, each user their own
 
 /** Top-level shared types of the head document (all written by the server). */
 export const HEAD_ROOM = 'room'; // Y.Map: name, kind, visibility, createdAt
 export const HEAD_MEMBERS = 'members'; // Y.Map<userId, Member>
 export const HEAD_SEGMENTS = 'segments'; // Y.Map<String(n), SegmentInfo>
+export const HEAD_READS = 'reads'; // Y.Map<userId, number>: each member's read position (receipt seq)
+export const HEAD_PINS = 'pins'; // Y.Map<pinId, Pin>
+export const HEAD_POLLS = 'polls'; // Y.Map<pollId, Poll>
 
 /**
  * A message as stored under `messages[id]`. The whole value is replaced on edit or delete
@@ -62,6 +84,63 @@ export interface Message {
   replyTo?: string;
   editedAt?: number;
   deleted?: true;
+  /** User ids mentioned with @, or 'all'. */
+  mentions?: string[];
+  /** Server-written lines only (clients cannot write these): a pin/unpin line or a poll card. */
+  system?: { type: 'pinned' | 'unpinned'; pinId: string; excerpt: string } | { type: 'poll'; pollId: string };
+}
+
+export interface Reaction {
+  at: number;
+}
+export interface Vote {
+  pollId: string;
+  optionIds: string[];
+  at: number;
+}
+/** `<messageId>|<userId>|<emoji>`: one per user per emoji per message. */
+export const reactionKey = (messageId: string, userId: string, emoji: string) => `${messageId}|${userId}|${emoji}`;
+export function parseReactionKey(key: string): { messageId: string; userId: string; emoji: string } | null {
+  const parts = key.split('|');
+  if (parts.length !== 3 || !MESSAGE_ID.test(parts[0]) || !/^[A-Za-z0-9_-]{8,40}$/.test(parts[1])) return null;
+  const emoji = parts[2];
+  // one emoji (a grapheme with pictographic content), at most 16 UTF-16 units
+  if (emoji.length === 0 || emoji.length > 16 || !/\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(emoji) || /[\s|]/.test(emoji)) return null;
+  return { messageId: parts[0], userId: parts[1], emoji };
+}
+/** `<pollId>|<userId>`: a user's current vote. */
+export const voteKey = (pollId: string, userId: string) => `${pollId}|${userId}`;
+
+export interface Pin {
+  id: string;
+  /** A pinned message (and the segment it lives in), or a free-text notice. */
+  messageId: string | null;
+  segment: number | null;
+  text: string;
+  by: string;
+  at: number;
+}
+
+export interface PollOption {
+  id: string;
+  text: string;
+}
+export interface Poll {
+  id: string;
+  question: string;
+  options: PollOption[];
+  multiple: boolean;
+  anonymous: boolean;
+  endsAt: number | null;
+  closedAt: number | null;
+  createdBy: string;
+  createdAt: number;
+  /** optionId -> number of voters */
+  tallies: Record<string, number>;
+  /** optionId -> user ids (empty for anonymous polls) */
+  voters: Record<string, string[]>;
+  /** how many people voted */
+  voterCount: number;
 }
 
 /** Written by the server when it accepts a new message. */
@@ -88,7 +167,8 @@ export interface SegmentInfo {
 }
 
 export const MESSAGE_ID = /^[A-Za-z0-9_-]{8,40}$/;
-const MESSAGE_KEYS = new Set(['id', 'author', 'text', 'createdAt', 'replyTo', 'editedAt', 'deleted']);
+const MESSAGE_KEYS = new Set(['id', 'author', 'text', 'createdAt', 'replyTo', 'editedAt', 'deleted', 'mentions']);
+export const MAX_MENTIONS = 50;
 
 /** Structural check of a message value; returns an error code or null. */
 export function checkMessageShape(key: string, value: unknown, maxChars: number): 'schema-violation' | 'message-too-long' | null {
@@ -101,6 +181,11 @@ export function checkMessageShape(key: string, value: unknown, maxChars: number)
   if (m.replyTo !== undefined && (typeof m.replyTo !== 'string' || !MESSAGE_ID.test(m.replyTo))) return 'schema-violation';
   if (m.editedAt !== undefined && (typeof m.editedAt !== 'number' || !Number.isFinite(m.editedAt))) return 'schema-violation';
   if (m.deleted !== undefined && m.deleted !== true) return 'schema-violation';
+  if (m.mentions !== undefined) {
+    if (!Array.isArray(m.mentions) || m.mentions.length > MAX_MENTIONS) return 'schema-violation';
+    if (new Set(m.mentions).size !== m.mentions.length) return 'schema-violation';
+    for (const u of m.mentions) if (typeof u !== 'string' || (u !== 'all' && !/^[A-Za-z0-9_-]{8,40}$/.test(u))) return 'schema-violation';
+  }
   if (m.deleted === true && m.text !== '') return 'schema-violation'; // delete erases content
   if (m.deleted !== true && m.text.trim() === '') return 'schema-violation';
   if ([...m.text].length > maxChars) return 'message-too-long';
