@@ -152,7 +152,7 @@ export function createCollab(d: CollabDeps) {
           validateSegmentUpdate(document, payload, { userId, isRoomAdmin: d.access.moderates(userId, access.roomId) }, {
             maxChars: d.maxMessageChars,
             clientOwner: (client) => d.documents.clientOwner(documentName, client),
-            checkVote: (pollId, optionIds) => (d.polls.roomOf(pollId) === access.roomId ? d.polls.check(pollId, optionIds) : 'invalid-option'),
+            checkVote: (pollId, optionIds) => (d.polls.roomOf(pollId) === access.roomId ? d.polls.checkDocumentVote(pollId, optionIds) : 'invalid-option'),
           });
         let result = validate();
         if (result.writes > 0) {

@@ -42,6 +42,7 @@ export const ERRORS = {
   'invalid-option': { status: 400, close: 4400, message: 'That option does not belong to this poll.' },
   'single-choice': { status: 400, close: 4400, message: 'This poll takes exactly one option.' },
   'poll-closed': { status: 409, close: 4409, message: 'This poll is closed.' },
+  'anonymous-vote': { status: 400, close: 4400, message: 'Votes in anonymous polls go through POST /api/polls/:id/vote (a document entry would show who voted).' },
   'not-your-vote': { status: 403, close: 4403, message: 'You can only cast your own vote.' },
   'not-poll-owner': { status: 403, close: 4403, message: 'Only the poll creator or a room admin may close it.' },
   'internal-error': { status: 500, close: 4500, message: 'Something went wrong on the server.' },

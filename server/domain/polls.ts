@@ -49,6 +49,15 @@ export class PollService {
     return this.view(id)!;
   }
 
+  /**
+   * The rules for a vote written into a segment document: a document entry names its voter and every
+   * member syncs it, so anonymous polls only take votes through the API.
+   */
+  checkDocumentVote(pollId: string, optionIds: string[]): ErrorCode | null {
+    if (this.d.polls.poll(pollId)?.anonymous) return 'anonymous-vote';
+    return this.check(pollId, optionIds);
+  }
+
   /** The rules at vote time; null when the vote may be counted. */
   check(pollId: string, optionIds: string[], now = this.d.clock.now()): ErrorCode | null {
     const poll = this.d.polls.poll(pollId);
@@ -81,8 +90,8 @@ export class PollService {
 
   close(actorId: string, pollId: string): Poll {
     const poll = this.pollVisibleTo(actorId, pollId);
-    const { member } = this.d.access.membership(actorId, poll.room_id);
-    if (poll.created_by !== actorId && member.role !== 'admin') fail('not-poll-owner');
+    // room admins of group rooms may close any poll; in a 1:1 room nobody moderates the other
+    if (poll.created_by !== actorId && !this.d.access.moderates(actorId, poll.room_id)) fail('not-poll-owner');
     if (this.d.polls.close(pollId, this.d.clock.now())) this.d.events.emit('head-changed', poll.room_id);
     return this.view(pollId)!;
   }
@@ -151,7 +160,8 @@ export class PollService {
   /** Any member pins a message (its text excerpt is taken by the caller from the document) or a notice. */
   pin(actorId: string, roomId: string, input: { messageId?: string; segment?: number; text: string }): Pin {
     this.d.access.membership(actorId, roomId);
-    const text = input.text.trim();
+    // a pinned message keeps an excerpt (messages may be longer than notices); a notice is taken as written
+    const text = input.messageId ? cut(input.text.trim(), 1000) : input.text.trim();
     if (!text || text.length > 1000) fail('validation-failed', 'A notice is 1-1000 characters.');
     const row = {
       id: this.d.ids.next(), room_id: roomId, message_id: input.messageId ?? null, segment: input.segment ?? null,
@@ -159,7 +169,7 @@ export class PollService {
     };
     this.d.polls.insertPin(row);
     this.d.events.emit('head-changed', roomId);
-    this.d.events.emit('system-line', roomId, { author: actorId, text: '', system: { type: 'pinned', pinId: row.id, excerpt: text.slice(0, 80) } });
+    this.d.events.emit('system-line', roomId, { author: actorId, text: '', system: { type: 'pinned', pinId: row.id, excerpt: cut(text, 80) } });
     return toPin(row);
   }
 
@@ -169,7 +179,7 @@ export class PollService {
     if (!pin) fail('not-found');
     this.d.polls.deletePin(pinId);
     this.d.events.emit('head-changed', roomId);
-    this.d.events.emit('system-line', roomId, { author: actorId, text: '', system: { type: 'unpinned', pinId, excerpt: pin!.text.slice(0, 80) } });
+    this.d.events.emit('system-line', roomId, { author: actorId, text: '', system: { type: 'unpinned', pinId, excerpt: cut(pin!.text, 80) } });
   }
 
   roomPins(roomId: string): Pin[] {
@@ -190,6 +200,9 @@ export class PollService {
     return Object.fromEntries(this.d.polls.reads(roomId).map((r) => [r.user_id, r.read_seq]));
   }
 }
+
+/** The first `max` UTF-16 units of `text`, without splitting a surrogate pair. */
+const cut = (text: string, max: number) => (text.length <= max ? text : text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]) ? max - 1 : max));
 
 const toPin = (r: { id: string; message_id: string | null; segment: number | null; text: string; created_by: string; created_at: number }): Pin => ({
   id: r.id, messageId: r.message_id, segment: r.segment, text: r.text, by: r.created_by, at: r.created_at,

@@ -174,6 +174,8 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
         ]));
         s.access.membership(ctx.auth.user.id, ctx.params.id);
         if ('messageId' in body) {
+          // only a message the actor may read (a later joiner of a `joined` room cannot pin, and so read, older segments)
+          s.access.document(ctx.auth.user.id, `room:${ctx.params.id}:${body.segment}`);
           const msg = await ports.readMessage(ctx.params.id, body.segment, body.messageId);
           if (!msg) fail('not-found', 'No such message.');
           return { status: 201, body: { pin: s.polls.pin(ctx.auth.user.id, ctx.params.id, { messageId: body.messageId, segment: body.segment, text: msg!.text }) } };

@@ -104,10 +104,14 @@ export function parseReactionKey(key: string): { messageId: string; userId: stri
   const parts = key.split('|');
   if (parts.length !== 3 || !MESSAGE_ID.test(parts[0]) || !/^[A-Za-z0-9_-]{8,40}$/.test(parts[1])) return null;
   const emoji = parts[2];
-  // one emoji (a grapheme with pictographic content), at most 16 UTF-16 units
+  // one emoji (a grapheme with pictographic content), at most 16 UTF-16 units: no text around it
   if (emoji.length === 0 || emoji.length > 16 || !/\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(emoji) || /[\s|]/.test(emoji)) return null;
+  if (!EMOJI_CHARS.test(emoji) || graphemeCount(emoji) !== 1) return null;
   return { messageId: parts[0], userId: parts[1], emoji };
 }
+/** Code points an emoji is made of: pictographs, modifiers, ZWJ, variation selectors, keycaps, flags, tags. */
+const EMOJI_CHARS = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component})+$/u;
+const graphemeCount = (s: string) => (typeof Intl.Segmenter === 'function' ? [...new Intl.Segmenter().segment(s)].length : 1);
 /** `<pollId>|<userId>`: a user's current vote. */
 export const voteKey = (pollId: string, userId: string) => `${pollId}|${userId}`;
 
