@@ -49,7 +49,7 @@ describe.runIf(hasChromium)('web app: two people chat in a 1:1 room', () => {
   });
 
   async function openPage(options: Parameters<Browser['newContext']>[0]): Promise<Page> {
-    const context = await browser.newContext(options);
+    const context = await browser.newContext({ locale: 'en-US', ...options });
     contexts.push(context);
     const page = await context.newPage();
     const ownWs = server.url.replace(/^http/, 'ws');

@@ -24,13 +24,11 @@ export async function register(session: Session, username: string, password: str
   }
 }
 
-/** Documents and the socket close first, so nothing is sent under a session that is ending. */
+/**
+ * Other tabs are told first and documents close before the server session ends, so nothing is
+ * sent under a session that is ending; then the user's local data is deleted (see Session).
+ */
 export async function logout(session: Session): Promise<void> {
-  session.end();
-  try {
-    await api.logout();
-  } catch (e) {
-    handleError(e);
-  }
+  await session.terminate({ serverLogout: true });
   await goto('/login');
 }

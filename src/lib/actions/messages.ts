@@ -25,11 +25,11 @@ function write(doc: Y.Doc, next: Message, maxChars: number | null): boolean {
   return true;
 }
 
-export function sendMessage(room: RoomView, me: User, maxChars: number | null, text: string, replyTo?: string): boolean {
+export function sendMessage(room: RoomView, me: User, maxChars: number | null, text: string, replyTo?: string, mentions?: string[]): boolean {
   const body = text.trim();
   if (!body) return false;
   const id = newMessageId();
-  const msg: Message = { id, author: me.id, text: body, createdAt: Date.now(), ...(replyTo ? { replyTo } : {}) };
+  const msg: Message = { id, author: me.id, text: body, createdAt: Date.now(), ...(replyTo ? { replyTo } : {}), ...(mentions?.length ? { mentions } : {}) };
   return write(room.writeTarget(), msg, maxChars);
 }
 
@@ -40,7 +40,8 @@ function live(room: RoomView, target: TimelineMessage): { doc: Y.Doc; msg: Messa
   return doc && msg ? { doc, msg } : null;
 }
 
-export function editMessage(room: RoomView, me: User, maxChars: number | null, target: TimelineMessage, text: string): boolean {
+/** `mentions`: those of the new text (replacing the old ones). */
+export function editMessage(room: RoomView, me: User, maxChars: number | null, target: TimelineMessage, text: string, mentions?: string[]): boolean {
   const found = live(room, target);
   if (!found || found.msg.deleted) return false;
   if (found.msg.author !== me.id) {
@@ -49,7 +50,8 @@ export function editMessage(room: RoomView, me: User, maxChars: number | null, t
   }
   const body = text.trim();
   if (body === found.msg.text) return true;
-  return write(found.doc, { ...found.msg, text: body, editedAt: Date.now() }, maxChars);
+  const { mentions: _old, ...rest } = found.msg;
+  return write(found.doc, { ...rest, text: body, editedAt: Date.now(), ...(mentions?.length ? { mentions } : {}) }, maxChars);
 }
 
 export function deleteMessage(room: RoomView, me: User, maxChars: number | null, target: TimelineMessage): boolean {
@@ -67,5 +69,5 @@ export function deleteMessage(room: RoomView, me: User, maxChars: number | null,
 export function retryFailed(room: RoomView, me: User, maxChars: number | null, failedId: string): void {
   const f = room.failed.find((x) => x.id === failedId);
   if (!f) return;
-  if (sendMessage(room, me, maxChars, f.text, f.replyTo)) room.dropFailed(failedId);
+  if (sendMessage(room, me, maxChars, f.text, f.replyTo, f.mentions)) room.dropFailed(failedId);
 }

@@ -14,7 +14,7 @@ export class ApiError extends Error {
   }
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
@@ -47,4 +47,5 @@ export const api = {
   createRoom: (input: { name?: string; memberIds: string[] }) => request<{ room: RoomDetail }>('POST', '/api/rooms', input),
   invite: (id: string, userIds: string[]) => request<{ room: RoomDetail }>('POST', `/api/rooms/${encodeURIComponent(id)}/members`, { userIds }),
   leave: (id: string) => request<void>('POST', `/api/rooms/${encodeURIComponent(id)}/leave`),
+  markRead: (id: string, seq: number) => request<{ seq: number }>('PUT', `/api/rooms/${encodeURIComponent(id)}/read`, { seq }),
 };

@@ -1,57 +1,95 @@
 /**
- * The tab's one WebSocket to `/collab`, multiplexing every open document (NOTES-STACK: one
- * `HocuspocusProviderWebsocket` per tab, `provider.attach()` per document). The session cookie
+ * The tab's one WebSocket to `/collab`, multiplexing every document the user keeps (NOTES-STACK:
+ * one `HocuspocusProviderWebsocket` per tab, `provider.attach()` per document). The session cookie
  * authenticates the socket, so providers send an empty token.
  *
- * Lifecycle: created after login, destroyed on logout. Documents are opened and closed by the room
- * view. An idle socket is kept alive by the server's PING (the provider answers PONG), since the
- * providers carry no awareness. With nothing open for a while the socket is disconnected; the next
- * `open` reconnects it.
+ * Documents are shared: the room list keeps every room's head and open segment, a room view adds
+ * older segments, and each asks with `acquire(name)`; the document (Y.Doc + IndexedDB copy +
+ * provider, see `SyncedDoc`) opens on the first acquire and closes on the last release. IndexedDB
+ * databases are named per user (`msgr:<userId>:<doc>`), so users of one browser never share them.
+ *
+ * Connection: reconnects back off exponentially with jitter. The browser's `offline` event stops
+ * the socket at once (an emulated or real network loss does not always close an open WebSocket,
+ * and writes must then stay local rather than queue on a dead socket); `online` reconnects at once.
+ * Docs are never recreated on reconnect: the provider's sync step 1 carries the state vector, so
+ * only what was missed travels.
+ *
+ * Lifecycle: created at sign-in (also offline, from the cached user), destroyed at sign-out.
  */
-import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
-import * as Y from 'yjs';
+import { HocuspocusProviderWebsocket, WebSocketStatus } from '@hocuspocus/provider';
+import type * as Y from 'yjs';
+import { docChannelName, docDbName } from '$lib/local/keys.ts';
+import { SyncedDoc, type DocListener, type SyncedDocHost } from './synced-doc.ts';
 
 export type SocketStatus = 'connecting' | 'connected' | 'disconnected';
+/** What the connection banner shows. */
+export type ConnectionState = 'online' | 'connecting' | 'offline';
 
-export interface DocHandlers {
-  /** The server closed this document: its reason is an error code (a refused update, a kick…). */
-  onRefused(code: string): void;
-  /** The server refused to open this document (`not-found`, `unauthorized`…). */
-  onDenied(code: string): void;
-  /** The first sync finished (the local doc holds the server's state). */
-  onSynced?(): void;
-}
+export type { DocListener } from './synced-doc.ts';
 
-export interface OpenDoc {
+/** A consumer's hold on a shared document. Always read `doc` anew: a refusal replaces it. */
+export interface DocRef {
   readonly name: string;
   readonly doc: Y.Doc;
-  readonly provider: HocuspocusProvider;
-  /** `serverClosed`: the server already dropped this document, so no close message is sent. */
-  close(serverClosed?: boolean): void;
+  /** The server's state has been merged into the current copy. */
+  readonly synced: boolean;
+  /** The server refused to open it (code), or null. */
+  readonly denied: string | null;
+  whenLocal(): Promise<void>;
+  /** A stateless message (typing, away) on this document; dropped while offline. */
+  sendStateless(payload: string): void;
+  release(): void;
 }
 
-/** Handlers may close the provider; run them after the provider has finished its own event. */
-const later = (fn: () => void) => queueMicrotask(fn);
+export interface CollabClientOptions {
+  url: string;
+  userId: string;
+  /** The server ended the session (socket closed 4401, or a document said `unauthorized`). */
+  onSessionEnded(code: string): void;
+  /** A refused document is dropped: save the user's own unacknowledged content from `doc`. */
+  beforeDrop(docName: string, doc: Y.Doc, code: string): void;
+  /** A refusal to show the user. */
+  onRefusal(code: string): void;
+}
 
 const IDLE_DISCONNECT_MS = 60_000;
-/** The server's answer to our own close message: not a refusal. */
-const OWN_CLOSE = 'provider_initiated';
+/** Back-off of reconnect attempts: 1 s, 2 s, 4 s … up to 30 s, each a random value above 1 s. */
+const RECONNECT = { delay: 1000, initialDelay: 0, factor: 2, minDelay: 1000, maxDelay: 30_000, jitter: true } as const;
 
 export class CollabClient {
-  status = $state<SocketStatus>('connecting');
+  status = $state<SocketStatus>('disconnected');
+  /** The browser's idea of the network (`navigator.onLine`). */
+  online = $state(typeof navigator === 'undefined' ? true : navigator.onLine);
+  connection = $derived<ConnectionState>(!this.online ? 'offline' : this.status === 'connected' ? 'online' : 'connecting');
+
+  readonly userId: string;
   private socket: HocuspocusProviderWebsocket;
-  private open_ = new Set<OpenDoc>();
+  private docs = new Map<string, SyncedDoc>();
   private idleTimer: ReturnType<typeof setTimeout> | null = null;
   private destroyed = false;
+  private opts: CollabClientOptions;
+  private host: SyncedDocHost;
 
-  /** `onSocketRefused` gets the close reason when the server ends the whole socket (e.g. session-revoked). */
-  constructor(url: string, onSocketRefused: (code: string) => void) {
-    this.socket = new HocuspocusProviderWebsocket({ url, autoConnect: false });
+  constructor(opts: CollabClientOptions) {
+    this.opts = opts;
+    this.userId = opts.userId;
+    this.socket = new HocuspocusProviderWebsocket({ url: opts.url, autoConnect: false, ...RECONNECT });
     this.socket.on('status', ({ status }: { status: SocketStatus }) => (this.status = status));
     this.socket.on('close', ({ event }: { event?: { code?: number; reason?: string } }) => {
       // 4401: the server ended the session behind this socket
-      if (event?.code === 4401) onSocketRefused(event.reason || 'session-revoked');
+      if (event?.code === 4401) opts.onSessionEnded(event.reason || 'session-revoked');
     });
+    const userId = opts.userId;
+    this.host = {
+      socket: this.socket,
+      dbName: (name) => docDbName(userId, name),
+      channelName: (name) => docChannelName(userId, name),
+      beforeDrop: (name, doc, code) => opts.beforeDrop(name, doc, code),
+      sessionEnded: (code) => opts.onSessionEnded(code),
+      report: (code) => opts.onRefusal(code),
+    };
+    window.addEventListener('online', this.onOnline);
+    window.addEventListener('offline', this.onOffline);
   }
 
   static urlFor(location: Location): string {
@@ -63,59 +101,86 @@ export class CollabClient {
     return this.destroyed;
   }
 
-  open(name: string, handlers: DocHandlers): OpenDoc {
+  /** Names of the IndexedDB databases of the documents open now. */
+  get openDatabaseNames(): string[] {
+    return [...this.docs.keys()].map((n) => docDbName(this.userId, n));
+  }
+
+  acquire(name: string, listener: DocListener = {}): DocRef {
     if (this.destroyed) throw new Error('collab client destroyed');
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.idleTimer = null;
-    if (!this.socket.shouldConnect || this.socket.status === 'disconnected') void this.socket.connect();
-
-    const doc = new Y.Doc();
-    const provider = new HocuspocusProvider({
-      websocketProvider: this.socket,
+    this.ensureConnected();
+    let entry = this.docs.get(name);
+    if (!entry) {
+      entry = new SyncedDoc(name, this.host);
+      this.docs.set(name, entry);
+    }
+    const e = entry;
+    e.refs++;
+    const unlisten = e.listen(listener);
+    let released = false;
+    // already refused before this consumer came: it hears so too (never synchronously)
+    if (e.denied) {
+      const code = e.denied;
+      queueMicrotask(() => !released && listener.denied?.(code));
+    }
+    return {
       name,
-      document: doc,
-      token: '',
-      // presence will ride on one awareness per socket later; per-document awareness is a storm
-      awareness: null,
-    });
-    provider.on('close', ({ event }: { event: { code?: number; reason?: string } }) => {
-      // socket-level closes arrive here too, as real CloseEvents; a document close is a plain object
-      const perDocument = typeof CloseEvent === 'undefined' || !(event instanceof CloseEvent);
-      const reason = event.reason;
-      if (perDocument && reason && reason !== OWN_CLOSE) later(() => handlers.onRefused(reason));
-    });
-    provider.on('authenticationFailed', ({ reason }: { reason: string }) => later(() => handlers.onDenied(reason || 'forbidden')));
-    provider.on('synced', () => handlers.onSynced?.());
-
-    const socket = this.socket;
-    const all = this.open_;
-    const handle: OpenDoc = {
-      name,
-      doc,
-      provider,
-      close: (serverClosed = false) => {
-        if (!all.delete(handle)) return;
-        if (serverClosed) {
-          // Hocuspocus already forgot this document on the socket; a close message now would be
-          // queued as the first message of the next open of the same name and close that one.
-          const map = socket.configuration.providerMap;
-          if (map.get(provider.effectiveName) === provider) map.delete(provider.effectiveName);
-        }
-        provider.destroy();
-        doc.destroy();
-        if (all.size === 0 && !this.destroyed) this.idleTimer = setTimeout(() => this.socket.disconnect(), IDLE_DISCONNECT_MS);
+      get doc() {
+        return e.doc;
+      },
+      get synced() {
+        return e.synced;
+      },
+      get denied() {
+        return e.denied;
+      },
+      whenLocal: () => e.whenLocal(),
+      sendStateless: (payload) => e.sendStateless(payload),
+      release: () => {
+        if (released) return;
+        released = true;
+        unlisten();
+        if (--e.refs > 0) return;
+        if (this.docs.get(name) === e) this.docs.delete(name);
+        void e.close();
+        if (this.docs.size === 0 && !this.destroyed) this.idleTimer = setTimeout(() => this.socket.disconnect(), IDLE_DISCONNECT_MS);
       },
     };
-    all.add(handle);
-    provider.attach();
-    return handle;
   }
 
-  destroy(): void {
+  /** Closes every document (their IndexedDB connections too, awaited) and the socket. */
+  async destroy(): Promise<void> {
     if (this.destroyed) return;
-    for (const d of [...this.open_]) d.close();
     this.destroyed = true;
+    window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('offline', this.onOffline);
     if (this.idleTimer) clearTimeout(this.idleTimer);
+    const docs = [...this.docs.values()];
+    this.docs.clear();
+    await Promise.all(docs.map((d) => d.close()));
     this.socket.destroy();
   }
+
+  private ensureConnected(): void {
+    if (!this.online) return;
+    if (!this.socket.shouldConnect || this.socket.status === WebSocketStatus.Disconnected) void this.socket.connect();
+  }
+
+  private onOnline = () => {
+    this.online = true;
+    if (this.docs.size && !this.destroyed) void this.socket.connect(); // at once, not at the next back-off step
+  };
+
+  private onOffline = () => {
+    this.online = false;
+    this.socket.disconnect();
+    // Without a network the close handshake may never complete, and until the socket reports the
+    // close, writes would queue on it instead of being carried by the next sync. Close it now.
+    // The socket's own 'close' event is what every provider listens to (`emit` is protected; this
+    // is the event the socket would emit itself once the browser reported the close).
+    const socket = this.socket as unknown as { emit(event: 'close', payload: { event: { code: number; reason: string } }): void };
+    if (this.socket.status !== WebSocketStatus.Disconnected) socket.emit('close', { event: { code: 1000, reason: 'offline' } });
+  };
 }

@@ -1,9 +1,18 @@
-/** The active string table. Korean comes later: pick the table by the user's locale here. */
+/**
+ * Strings for the UI: `t.section.key` (or `t.section.fn(arg)`) in the active language. `t` is a view
+ * of `i18n.strings`, so reading it inside a component, `$derived` or `$effect` tracks the language
+ * and the text follows a switch at once. Switch with `i18n.set('ko' | 'en')`.
+ */
 import { en, type Strings } from './en.ts';
+import { i18n } from './locale.svelte.ts';
 
-export const t: Strings = en;
+export { i18n, LOCALE_NAMES, type Locale } from './locale.svelte.ts';
+
+export const t: Strings = new Proxy({} as Strings, {
+  get: (_, key) => i18n.strings[key as keyof Strings],
+});
 
 /** Human text for a server error code; the code itself stays visible next to it. */
 export function errorText(code: string, fallback?: string): string {
-  return t.errors[code] ?? fallback ?? code;
+  return t.errors[code] ?? fallback ?? en.errors[code] ?? code;
 }

@@ -1,40 +1,36 @@
 /**
- * One open room: its read-only head document and every segment document the user may read,
- * merged into one timeline (`mergeTimeline` of the protocol).
+ * One open room, local first: its read-only head document and the segment documents it has
+ * opened, merged into one timeline (`mergeTimeline` of the protocol). Everything renders from the
+ * IndexedDB copies at once, online or not; the server's state merges in when it arrives.
  *
- * Lifecycle: `start()` asks the API which segments are readable and opens them with the head;
- * segments that later appear in the head's `segments` map are opened too (one we may not read is
- * denied `not-found` and ignored). `destroy()` closes every document. A refused segment update
- * (rate limit, size…) is shown with its code, and that segment is reopened from a fresh Y.Doc,
- * because a refused change would otherwise stay in the local copy and be re-sent forever; own
- * messages lost that way are kept as `failed` so the user can retry them.
+ * Lifecycle: `start()` opens the head and, once the open segment is known, that segment; older
+ * segments open until a first screenful is there, and later one at a time as the reader scrolls up
+ * (`loadOlder`), each kept in IndexedDB from then on. Segments that appear in the head later (a seal)
+ * open too. A segment the server refuses to show (`not-found`: history from before we joined) is
+ * skipped. `destroy()` releases every document (the room list keeps the head and open segment).
+ *
+ * Refusals are handled where the documents live (`SyncedDoc`); own messages they cost are kept in
+ * the `FailedMessages` store and shown here for retry until they reappear in the timeline.
  */
-import * as Y from 'yjs';
 import { api, ApiError } from '$lib/api/client.ts';
 import type { RoomDetail, User } from '$lib/api/types.ts';
-import type { CollabClient, OpenDoc } from '$lib/collab/collab-client.svelte.ts';
-import { endsSession, handleError, RefusalError } from '$lib/errors/handle-error.ts';
+import type { CollabClient, DocRef } from '$lib/collab/collab-client.svelte.ts';
+import { handleError } from '$lib/errors/handle-error.ts';
 import { t } from '$lib/i18n/index.ts';
+import type { FailedMessage, FailedMessages } from '$lib/local/failed-messages.svelte.ts';
+import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
+import { segmentView } from '$lib/messages/segments.ts';
 import { buildTimeline, type TimelineMessage } from '$lib/messages/timeline.ts';
-import {
-  HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, SEGMENT_MESSAGES, SEGMENT_RECEIPTS,
-  headName, segmentName, type Member, type Message, type Receipt, type SegmentInfo,
-} from '$lib/protocol/schema';
+import { HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, SEGMENT_MESSAGES, headName, segmentName, type Member, type SegmentInfo } from '$lib/protocol/schema';
+import type * as Y from 'yjs';
 
 export interface RoomViewDeps {
   collab: CollabClient;
   me: User;
+  failed: FailedMessages;
+  reads: ReadMarkers;
   /** The room disappeared for this user (left, kicked, deleted). */
   onGone(roomId: string): void;
-  /** The newest accepted message's server time, to keep the room list in order. */
-  onActivity(roomId: string, at: number): void;
-}
-
-export interface FailedMessage {
-  id: string;
-  text: string;
-  replyTo?: string;
-  code: string;
 }
 
 interface HeadRoom {
@@ -45,6 +41,11 @@ interface HeadRoom {
 
 /** Codes that mean "this room is not yours (any more)". */
 const GONE = new Set(['not-a-member', 'not-found']);
+/** Messages rendered at first, and added per step of scrolling up. */
+const FIRST_PAGE = 60;
+const PAGE = 50;
+/** How long an older segment may take to arrive from the server before we stop waiting for it. */
+const SEGMENT_WAIT_MS = 4000;
 
 export class RoomView {
   readonly roomId: string;
@@ -53,12 +54,20 @@ export class RoomView {
   detail = $state.raw<RoomDetail | null>(null);
   head = $state.raw<HeadRoom>({});
   members = $state.raw<Record<string, Member>>({});
-  messages = $state.raw<TimelineMessage[]>([]);
-  failed = $state.raw<FailedMessage[]>([]);
-  /** Every segment listed at start has synced once (or was denied): "no messages" is now true. */
+  /** Every message of the opened segments, in protocol order. */
+  timeline = $state.raw<TimelineMessage[]>([]);
+  /** How many of the newest messages are rendered (grows as the reader scrolls up). */
+  limit = $state(FIRST_PAGE);
+  messages = $derived(this.timeline.length > this.limit ? this.timeline.slice(-this.limit) : this.timeline);
+  failed = $derived(this.computeFailed());
+  /** The first screenful is in (from the device or the server): "no messages" is now true. */
   loaded = $state(false);
+  loadingOlder = $state(false);
+  /** Older segments exist that have not been opened. */
+  private moreSegments = $state(false);
+  hasOlder = $derived(this.timeline.length > this.limit || this.moreSegments);
 
-  /** Where new messages go: the head's word first, the API's until the head has synced. */
+  /** Where new messages go: the head's word first, the API's until the head is known. */
   openSegment = $derived(this.head.openSegment ?? this.detail?.openSegment ?? 0);
   memberCount = $derived(Object.keys(this.members).length || this.detail?.members.length || 0);
   title = $derived(this.computeTitle());
@@ -68,13 +77,15 @@ export class RoomView {
     return (this.members[this.deps.me.id]?.role ?? this.detail?.role) === 'admin';
   }
 
-  private headDoc: OpenDoc | null = null;
-  private segments = new Map<number, OpenDoc>();
+  private headRef: DocRef | null = null;
+  private segments = new Map<number, DocRef>();
   private unreadable = new Set<number>();
-  private knownUpTo = -1;
-  private initial = new Set<number>();
+  /** Segments the server says we may read (from the API, online); null when unknown. */
+  private readable: Set<number> | null = null;
+  private lowestTried = Infinity;
   private recomputeQueued = false;
   private destroyed = false;
+  private openKnown: (() => void) | null = null;
 
   constructor(roomId: string, deps: RoomViewDeps) {
     this.roomId = roomId;
@@ -82,34 +93,41 @@ export class RoomView {
   }
 
   async start(): Promise<void> {
-    let room: RoomDetail;
+    if (this.destroyed || this.headRef) return;
     try {
-      room = (await api.room(this.roomId)).room;
+      await this.open();
     } catch (e) {
-      if (e instanceof ApiError && GONE.has(e.code)) this.gone();
-      else handleError(e);
-      return;
+      // a sign-out closes the collab client under a view that is still opening: nothing to report
+      if (!this.destroyed && !this.deps.collab.closed) handleError(e);
     }
-    if (this.destroyed) return;
-    this.detail = room;
-    this.status = 'ready';
-    this.knownUpTo = Math.max(room.openSegment, ...room.segments);
-    this.openHead();
-    this.initial = new Set(room.segments);
-    this.loaded = this.initial.size === 0;
-    for (const n of room.segments) this.openSegmentDoc(n, () => this.initialDone(n));
   }
 
-  private initialDone(n: number): void {
-    if (this.initial.delete(n) && this.initial.size === 0) this.loaded = true;
+  private async open(): Promise<void> {
+    document.addEventListener('visibilitychange', this.onVisibility);
+    const head = this.deps.collab.acquire(headName(this.roomId), {
+      change: () => this.scheduleRecompute(),
+      synced: () => this.scheduleRecompute(),
+      denied: (code) => this.onDenied(code),
+    });
+    this.headRef = head;
+    void this.fetchDetail();
+    await head.whenLocal();
+    if (this.destroyed) return;
+    this.readHead();
+    if (this.status === 'loading') this.status = 'ready';
+    await this.whenOpenSegmentKnown();
+    if (this.destroyed) return;
+    await this.fill();
   }
 
   destroy(): void {
     this.destroyed = true;
-    this.headDoc?.close();
-    this.headDoc = null;
-    for (const d of this.segments.values()) d.close();
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    this.headRef?.release();
+    this.headRef = null;
+    for (const d of this.segments.values()) d.release();
     this.segments.clear();
+    this.openKnown?.();
   }
 
   /** The live document of segment n, if open. */
@@ -129,7 +147,29 @@ export class RoomView {
   }
 
   dropFailed(id: string): void {
-    this.failed = this.failed.filter((f) => f.id !== id);
+    this.deps.failed.remove(this.roomId, [id]);
+  }
+
+  /** Shows older messages: those already loaded first, then the next older segment. */
+  async loadOlder(): Promise<void> {
+    if (this.loadingOlder || this.destroyed) return;
+    if (this.timeline.length > this.limit) {
+      this.limit += PAGE;
+      return;
+    }
+    this.loadingOlder = true;
+    try {
+      const before = this.timeline.length;
+      // pass over segments that turn out empty or unreadable, one scroll step at a time
+      for (let n = this.nextOlder(); n !== null && !this.destroyed; n = this.nextOlder()) {
+        const got = await this.openOlder(n);
+        this.recompute();
+        if (this.timeline.length > before || !got) break;
+      }
+      this.limit += PAGE;
+    } finally {
+      this.loadingOlder = false;
+    }
   }
 
   private computeTitle(): string {
@@ -139,92 +179,144 @@ export class RoomView {
     return other ? this.authorName(other) : t.room.directFallback;
   }
 
+  private computeFailed(): FailedMessage[] {
+    const present = new Set(this.timeline.map((m) => m.id));
+    return this.deps.failed.of(this.roomId).filter((f) => !present.has(f.id));
+  }
+
   // ---- documents ------------------------------------------------------------------------------
 
-  private openHead(): void {
-    const handle = this.deps.collab.open(headName(this.roomId), {
-      onDenied: (code) => this.onHeadProblem(code),
-      onRefused: (code) => this.onHeadProblem(code),
+  /** Online only: which segments the server lets us read (saves asking for unreadable ones). */
+  private async fetchDetail(): Promise<void> {
+    if (!this.deps.collab.online) return;
+    try {
+      const room = (await api.room(this.roomId)).room;
+      if (this.destroyed) return;
+      this.detail = room;
+      this.readable = new Set(room.segments);
+      this.updateMore();
+      this.openKnown?.();
+    } catch (e) {
+      if (e instanceof ApiError && GONE.has(e.code)) this.gone();
+      else if (!(e instanceof ApiError && e.code === 'network-error')) handleError(e);
+    }
+  }
+
+  /** The head (from the device or the server) or the API names the open segment; offline, 0. */
+  private whenOpenSegmentKnown(): Promise<void> {
+    if (this.head.openSegment !== undefined || this.detail || !this.deps.collab.online) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), SEGMENT_WAIT_MS);
+      const done = () => {
+        clearTimeout(timer);
+        this.openKnown = null;
+        resolve();
+      };
+      this.openKnown = done;
     });
-    handle.doc.on('update', () => this.readHead(handle.doc));
-    this.headDoc = handle;
   }
 
-  /** False when the session is over: then nothing is reopened (the app returns to login). */
-  private canReopen(code: string): boolean {
-    return !this.destroyed && !endsSession(code) && !this.deps.collab.closed;
+  /** The open segment, then older ones until the first screenful is there. */
+  private async fill(): Promise<void> {
+    const open = this.openSegment;
+    const ref = this.segments.get(open) ?? this.openSegmentDoc(open);
+    this.lowestTried = Math.min(this.lowestTried, open);
+    this.updateMore();
+    await ref.whenLocal();
+    this.recompute();
+    for (let n = this.nextOlder(); n !== null && !this.destroyed && this.timeline.length < FIRST_PAGE; n = this.nextOlder()) {
+      if (!(await this.openOlder(n))) break;
+      this.recompute();
+    }
+    if (!this.destroyed) this.loaded = true;
   }
 
-  private onHeadProblem(code: string): void {
+  /** Known only once the first segment has been opened (before, "older" has no reference point). */
+  private updateMore(): void {
+    const more = this.lowestTried !== Infinity && this.nextOlder() !== null;
+    if (more !== this.moreSegments) this.moreSegments = more;
+  }
+
+  /** The next segment below those tried that we may be able to read. */
+  private nextOlder(): number | null {
+    for (let n = Math.min(this.lowestTried, this.openSegment + 1) - 1; n >= 0; n--) {
+      if (!this.unreadable.has(n) && !this.segments.has(n) && (this.readable === null || this.readable.has(n))) return n;
+    }
+    return null;
+  }
+
+  /**
+   * Opens segment n and waits for its local copy, and online for the server's (bounded). False
+   * when nothing could be had: offline with no local copy; the caller stops going further back.
+   */
+  private async openOlder(n: number): Promise<boolean> {
+    this.lowestTried = Math.min(this.lowestTried, n);
+    const ref = this.openSegmentDoc(n);
+    await ref.whenLocal();
+    const hasLocal = () => ref.doc.getMap(SEGMENT_MESSAGES).size > 0;
+    if (!hasLocal() && this.deps.collab.online && !ref.synced && !ref.denied) await this.untilSynced(ref);
+    this.updateMore();
+    return ref.denied !== null || ref.synced || hasLocal();
+  }
+
+  private untilSynced(ref: DocRef): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const started = Date.now();
+      const tick = () => {
+        if (this.destroyed || ref.synced || ref.denied || !this.deps.collab.online || Date.now() - started > SEGMENT_WAIT_MS) resolve();
+        else setTimeout(tick, 50);
+      };
+      tick();
+    });
+  }
+
+  private openSegmentDoc(n: number): DocRef {
+    const existing = this.segments.get(n);
+    if (existing) return existing;
+    const ref = this.deps.collab.acquire(segmentName(this.roomId, n), {
+      change: () => this.scheduleRecompute(),
+      denied: (code) => this.onSegmentDenied(n, ref, code),
+    });
+    this.segments.set(n, ref);
+    return ref;
+  }
+
+  private onDenied(code: string): void {
     if (this.destroyed) return;
-    if (GONE.has(code)) return this.gone();
-    handleError(new RefusalError(code));
-    this.headDoc?.close(true);
-    this.headDoc = null;
-    if (this.canReopen(code)) this.openHead();
+    if (GONE.has(code)) this.gone();
   }
 
-  private readHead(doc: Y.Doc): void {
+  private onSegmentDenied(n: number, ref: DocRef, code: string): void {
+    if (this.destroyed || this.segments.get(n) !== ref) return;
+    queueMicrotask(() => ref.release()); // not from inside the document's own event
+    this.segments.delete(n);
+    if (code === 'not-a-member') return this.gone();
+    this.unreadable.add(n); // history from before we joined, or a dropped segment
+    this.updateMore();
+    this.scheduleRecompute();
+  }
+
+  private readHead(): void {
+    const doc = this.headRef?.doc;
+    if (!doc) return;
     const room = doc.getMap(HEAD_ROOM);
-    this.head = { name: room.get('name') as string | undefined, kind: room.get('kind') as HeadRoom['kind'], openSegment: room.get('openSegment') as number | undefined };
+    const openSegment = room.get('openSegment') as number | undefined;
+    this.head = { name: room.get('name') as string | undefined, kind: room.get('kind') as HeadRoom['kind'], openSegment };
     this.members = Object.fromEntries(doc.getMap<Member>(HEAD_MEMBERS).entries());
-    if (this.members[this.deps.me.id] === undefined && Object.keys(this.members).length > 0) {
+    if (this.headRef?.synced && this.members[this.deps.me.id] === undefined && Object.keys(this.members).length > 0) {
       queueMicrotask(() => this.gone()); // not from inside the document's own update event
       return;
     }
-    for (const key of doc.getMap<SegmentInfo>(HEAD_SEGMENTS).keys()) {
-      const n = Number(key);
-      if (n > this.knownUpTo && !this.segments.has(n) && !this.unreadable.has(n)) this.openSegmentDoc(n);
+    if (openSegment !== undefined) this.openKnown?.();
+    // segments opened after we started (a seal): open them so new messages show
+    if (this.loaded || this.segments.size > 0) {
+      const highest = Math.max(-1, ...this.segments.keys());
+      for (const key of doc.getMap<SegmentInfo>(HEAD_SEGMENTS).keys()) {
+        const n = Number(key);
+        if (n > highest && !this.unreadable.has(n)) this.openSegmentDoc(n);
+      }
     }
-  }
-
-  private openSegmentDoc(n: number, onSynced?: (doc: Y.Doc) => void): OpenDoc {
-    this.knownUpTo = Math.max(this.knownUpTo, n);
-    const handle: OpenDoc = this.deps.collab.open(segmentName(this.roomId, n), {
-      onDenied: (code) => this.onSegmentDenied(n, handle, code),
-      onRefused: (code) => this.onSegmentRefused(n, handle, code),
-      onSynced: () => onSynced?.(handle.doc),
-    });
-    handle.doc.on('update', () => this.scheduleRecompute());
-    this.segments.set(n, handle);
-    return handle;
-  }
-
-  private onSegmentDenied(n: number, handle: OpenDoc, code: string): void {
-    if (this.destroyed || this.segments.get(n) !== handle) return;
-    handle.close(true);
-    this.segments.delete(n);
-    this.initialDone(n);
-    if (code === 'not-found') {
-      this.unreadable.add(n); // history from before we joined, or a dropped segment
-    } else if (code === 'not-a-member') {
-      this.gone();
-    } else {
-      handleError(new RefusalError(code));
-    }
-    this.scheduleRecompute();
-  }
-
-  private onSegmentRefused(n: number, handle: OpenDoc, code: string): void {
-    if (this.destroyed || this.segments.get(n) !== handle) return;
-    if (GONE.has(code)) return this.gone();
-    handleError(new RefusalError(code));
-    const unacked = this.ownUnacked(handle.doc);
-    handle.close(true);
-    this.segments.delete(n);
-    this.initialDone(n);
-    if (!this.canReopen(code)) return;
-    this.openSegmentDoc(n, (fresh) => {
-      const kept = fresh.getMap<Message>(SEGMENT_MESSAGES);
-      const lost = unacked.filter((m) => !kept.has(m.id) && !this.failed.some((f) => f.id === m.id));
-      if (lost.length) this.failed = [...this.failed, ...lost.map((m) => ({ id: m.id, text: m.text, replyTo: m.replyTo, code }))];
-    });
-    this.scheduleRecompute();
-  }
-
-  private ownUnacked(doc: Y.Doc): Message[] {
-    const receipts = doc.getMap<Receipt>(SEGMENT_RECEIPTS);
-    return [...doc.getMap<Message>(SEGMENT_MESSAGES).values()].filter((m) => m.author === this.deps.me.id && !m.deleted && !receipts.has(m.id));
+    this.updateMore();
   }
 
   private gone(): void {
@@ -247,16 +339,25 @@ export class RoomView {
   }
 
   private recompute(): void {
-    const timeline = buildTimeline(
-      [...this.segments].map(([n, d]) => ({ n, messages: d.doc.getMap<Message>(SEGMENT_MESSAGES).entries(), receipts: d.doc.getMap<Receipt>(SEGMENT_RECEIPTS) })),
-    );
-    this.messages = timeline;
-    if (this.failed.length) {
+    this.readHead();
+    if (this.destroyed) return;
+    const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc)));
+    this.timeline = timeline;
+    const failed = this.deps.failed.of(this.roomId);
+    if (failed.length) {
       const present = new Set(timeline.map((m) => m.id));
-      if (this.failed.some((f) => present.has(f.id))) this.failed = this.failed.filter((f) => !present.has(f.id));
+      this.deps.failed.remove(this.roomId, failed.filter((f) => present.has(f.id)).map((f) => f.id));
     }
-    let latest = 0;
-    for (const m of timeline) if (m.at !== null && m.at > latest) latest = m.at;
-    if (latest) this.deps.onActivity(this.roomId, latest);
+    this.markRead();
+  }
+
+  private onVisibility = () => this.markRead();
+
+  /** The room is open and visible: everything in it counts as read. */
+  private markRead(): void {
+    if (document.visibilityState !== 'visible') return;
+    let max = 0;
+    for (const m of this.timeline) if (m.seq !== null && m.seq > max) max = m.seq;
+    if (max > 0) this.deps.reads.advance(this.roomId, max);
   }
 }

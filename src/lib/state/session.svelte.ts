@@ -1,60 +1,288 @@
 /**
  * Who is signed in, the server's public config, and what lives only while signed in: the room
- * list and the tab's collaboration socket. `begin` and `end` are the only ways in and out.
+ * list, the tab's collaboration socket, read markers and failed messages.
+ *
+ * Local first: after one online sign-in the user (`/api/me`) and the config are kept in
+ * localStorage, so the app starts from them with no network and checks the session in the
+ * background once it can (`401` → the logout flow). `begin` and `end` are the only ways in and
+ * out; `terminate` is the full logout: other tabs are told, every document closes, the server
+ * session ends (or is ended at the next online start), and the user's data leaves the device.
  */
 import { api, ApiError } from '$lib/api/client.ts';
 import type { PublicConfig, User } from '$lib/api/types.ts';
+import { roomPath } from '$lib/actions/rooms.ts';
 import { CollabClient } from '$lib/collab/collab-client.svelte.ts';
 import { handleError, onSessionEnded, RefusalError } from '$lib/errors/handle-error.ts';
+import { FailedMessages } from '$lib/local/failed-messages.svelte.ts';
+import { CONFIG_KEY, failedKey, LOGOUT_PENDING_KEY, ME_KEY, readKey } from '$lib/local/keys.ts';
+import { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
+import { readJson, removeKey, writeJson } from '$lib/local/storage.ts';
+import { TabChannel, type TabMessage } from '$lib/local/tabs.ts';
+import { deleteRoomDatabases, finishPendingWipes, wipeUserData } from '$lib/local/wipe.ts';
+import { ownUnacked } from '$lib/messages/segments.ts';
+import { parseDocName } from '$lib/protocol/schema';
+import type * as Y from 'yjs';
+import { Notifier } from './notifications.svelte.ts';
+import { PresenceState } from './presence.svelte.ts';
+import { VoteQueue } from '$lib/polls/vote-queue.svelte.ts';
 import { RoomList } from './room-list.svelte.ts';
+
+const READ_PUSH_DELAY_MS = 1500;
 
 export class Session {
   status = $state<'loading' | 'anonymous' | 'active'>('loading');
   user = $state.raw<User | null>(null);
-  config = $state.raw<PublicConfig | null>(null);
+  config = $state.raw<PublicConfig | null>(readJson<PublicConfig>(CONFIG_KEY));
   collab = $state.raw<CollabClient | null>(null);
   readonly rooms = new RoomList();
+  readonly reads = new ReadMarkers();
+  readonly failed = new FailedMessages();
+  readonly notifier = new Notifier();
+  /** Who is online (the `presence` document, one per tab). */
+  readonly presence = new PresenceState();
+  /** Poll votes waiting for the network. */
+  readonly votes = new VoteQueue();
   /** The longest message the server accepts; null until the config is known (sending waits). */
   maxChars = $derived(this.config?.messages.maxChars ?? null);
 
+  private tabs: TabChannel;
+  private ending: Promise<void> | null = null;
+  /** The cached user has not been confirmed by the server yet (we started offline). */
+  private unverified = false;
+  /** Read positions not yet told to the server (`PUT /api/rooms/:id/read`), sent in batches. */
+  private readsToPush = new Map<string, number>();
+  private readsTimer: ReturnType<typeof setTimeout> | null = null;
+
   constructor() {
-    onSessionEnded(() => this.end());
+    onSessionEnded(() => void this.terminate({ serverLogout: false }));
+    this.reads.onAdvance = (roomId, seq) => this.queueReadPush(roomId, seq);
+    this.tabs = new TabChannel((msg) => this.onTabMessage(msg));
+    window.addEventListener('storage', this.onStorage);
+    window.addEventListener('online', this.onOnline);
   }
 
   async load(): Promise<void> {
     void this.loadConfig();
+    await this.finishPendingLogout();
+    await finishPendingWipes();
+    const cached = readJson<User>(ME_KEY);
+    if (cached?.id) {
+      this.begin(cached, { announce: false });
+      this.unverified = true;
+      void this.verify();
+      return;
+    }
     try {
       const { user } = await api.me();
-      this.begin(user);
+      this.begin(user, { announce: false });
     } catch (e) {
-      if (!(e instanceof ApiError && e.status === 401)) handleError(e);
+      if (!(e instanceof ApiError && (e.status === 401 || e.code === 'network-error'))) handleError(e);
       this.status = 'anonymous';
+    }
+  }
+
+  begin(user: User, { announce = true } = {}): void {
+    if (this.collab && this.user?.id !== user.id) void this.end();
+    writeJson(ME_KEY, user);
+    removeKey(LOGOUT_PENDING_KEY); // a new server session replaced the one we could not end
+    this.user = user;
+    if (!this.collab || this.collab.closed) {
+      this.reads.use(user.id);
+      this.failed.use(user.id);
+      this.votes.use(user.id);
+      const collab = new CollabClient({
+        url: CollabClient.urlFor(location),
+        userId: user.id,
+        onSessionEnded: (code) => handleError(new RefusalError(code)),
+        beforeDrop: (name, doc, code) => this.keepFailed(name, doc, code),
+        onRefusal: (code) => handleError(new RefusalError(code)),
+      });
+      this.collab = collab;
+      this.rooms.start({
+        collab,
+        me: user,
+        reads: this.reads,
+        notify: (roomId, title, body) => this.notifier.show(roomId, title, body, roomPath(roomId)),
+        onRemoved: (roomId) => void this.forgetRoom(user.id, roomId),
+        onProfile: (p) => this.updateProfile(p),
+      });
+      this.presence.start(collab);
+      void this.votes.flush();
+    }
+    this.status = 'active';
+    if (!this.config) void this.loadConfig();
+    if (announce) this.tabs.post({ type: 'login', userId: user.id });
+  }
+
+  /** Local teardown: closes every document (IndexedDB connections too) and the socket. */
+  async end(): Promise<void> {
+    const collab = this.collab;
+    this.collab = null;
+    this.rooms.stop();
+    this.presence.stop();
+    this.votes.use(null);
+    this.user = null;
+    this.unverified = false;
+    this.readsToPush.clear();
+    if (this.readsTimer) clearTimeout(this.readsTimer);
+    this.readsTimer = null;
+    this.reads.use(null);
+    this.failed.use(null);
+    this.status = 'anonymous';
+    await collab?.destroy();
+  }
+
+  /**
+   * The logout flow (also when the server ends the session): tell other tabs, close everything,
+   * end the server session, delete the user's IndexedDB databases, caches and localStorage keys.
+   */
+  terminate({ serverLogout }: { serverLogout: boolean }): Promise<void> {
+    if (this.ending) return this.ending;
+    const user = this.user;
+    if (!user) return Promise.resolve();
+    this.ending = (async () => {
+      const known = this.collab?.openDatabaseNames ?? [];
+      removeKey(ME_KEY); // a reload from now on starts signed out
+      this.tabs.post({ type: 'logout', userId: user.id });
+      await this.end();
+      this.status = 'loading'; // until the data is gone: the login page must not race the wipe
+      if (serverLogout) await this.serverLogout();
+      await wipeUserData(user.id, known);
+      this.status = 'anonymous';
+    })().finally(() => (this.ending = null));
+    return this.ending;
+  }
+
+  private async serverLogout(): Promise<void> {
+    try {
+      await api.logout();
+    } catch (e) {
+      // offline: the httpOnly cookie cannot be cleared from here; end it at the next online start
+      if (e instanceof ApiError && e.code === 'network-error') writeJson(LOGOUT_PENDING_KEY, true);
+      else if (!(e instanceof ApiError && e.status === 401)) handleError(e);
+    }
+  }
+
+  private async finishPendingLogout(): Promise<void> {
+    if (!readJson<boolean>(LOGOUT_PENDING_KEY)) return;
+    try {
+      await api.logout();
+      removeKey(LOGOUT_PENDING_KEY);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) removeKey(LOGOUT_PENDING_KEY);
+    }
+  }
+
+  /** Started from the cached user: ask the server whether the session still holds. */
+  private async verify(): Promise<void> {
+    const startedAs = this.user?.id;
+    try {
+      const { user } = await api.me();
+      if (this.user?.id !== startedAs) return;
+      this.unverified = false;
+      if (user.id !== startedAs) {
+        // the cookie belongs to someone else now (signed in elsewhere in this browser)
+        await this.terminate({ serverLogout: false });
+        this.begin(user, { announce: false });
+        return;
+      }
+      this.updateProfile(user);
+    } catch (e) {
+      if (this.user?.id !== startedAs) return;
+      if (e instanceof ApiError && e.status === 401) {
+        this.unverified = false;
+        handleError(new RefusalError('unauthorized')); // the funnel runs the logout flow
+      }
+      // network error: still offline; checked again on 'online'
     }
   }
 
   private async loadConfig(): Promise<void> {
     try {
-      this.config = await api.config();
+      const config = await api.config();
+      this.config = config;
+      writeJson(CONFIG_KEY, config);
     } catch (e) {
-      handleError(e);
+      if (!(e instanceof ApiError && e.code === 'network-error')) handleError(e);
     }
   }
 
-  begin(user: User): void {
-    this.collab?.destroy();
-    this.user = user;
-    this.collab = new CollabClient(CollabClient.urlFor(location), (code) => handleError(new RefusalError(code)));
-    this.status = 'active';
-    if (!this.config) void this.loadConfig();
-    void this.rooms.refresh();
+  updateProfile(p: Partial<User>): void {
+    const user = this.user;
+    if (!user) return;
+    const next = { ...user };
+    for (const key of ['username', 'displayName', 'statusMessage', 'isAdmin'] as const) {
+      if (p[key] !== undefined) (next as Record<string, unknown>)[key] = p[key];
+    }
+    if (JSON.stringify(next) === JSON.stringify(user)) return;
+    this.user = next;
+    writeJson(ME_KEY, next);
   }
 
-  /** Local teardown: closes every document and the socket. The server side is the caller's business. */
-  end(): void {
-    this.collab?.destroy();
-    this.collab = null;
-    this.user = null;
-    this.rooms.clear();
-    this.status = 'anonymous';
+  /** A refused segment is dropped: the user's own messages in it that the server never took. */
+  private keepFailed(docName: string, doc: Y.Doc, code: string): void {
+    const parsed = parseDocName(docName);
+    const me = this.user;
+    if (parsed?.kind !== 'segment' || !me) return;
+    const lost = ownUnacked(doc, me.id).map((m) => ({
+      id: m.id,
+      text: m.text,
+      createdAt: m.createdAt,
+      code,
+      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
+      ...(m.mentions ? { mentions: m.mentions } : {}),
+    }));
+    if (lost.length) this.failed.add(parsed.roomId, lost);
   }
+
+  /** The user is no longer in the room: its local copies and keys go. */
+  private async forgetRoom(userId: string, roomId: string): Promise<void> {
+    removeKey(readKey(userId, roomId));
+    removeKey(failedKey(userId, roomId));
+    await deleteRoomDatabases(userId, roomId);
+  }
+
+  /** Other devices learn how far we read (the head's `reads`); offline, it waits for 'online'. */
+  private queueReadPush(roomId: string, seq: number): void {
+    this.readsToPush.set(roomId, Math.max(seq, this.readsToPush.get(roomId) ?? 0));
+    if (this.readsTimer || !this.collab?.online) return;
+    this.readsTimer = setTimeout(() => void this.pushReads(), READ_PUSH_DELAY_MS);
+  }
+
+  private async pushReads(): Promise<void> {
+    this.readsTimer = null;
+    const batch = [...this.readsToPush];
+    this.readsToPush.clear();
+    for (const [roomId, seq] of batch) {
+      try {
+        await api.markRead(roomId, seq);
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'network-error') {
+          if (!this.readsToPush.has(roomId)) this.readsToPush.set(roomId, seq);
+        }
+        // anything else (room gone, session over) has its own path; a read position is not worth a notice
+      }
+    }
+  }
+
+  private onTabMessage(msg: TabMessage): void {
+    if (msg.type === 'logout' && msg.userId === this.user?.id) {
+      // the tab that logs out deletes the data; we close ours so that it can
+      void this.end();
+    } else if (msg.type === 'login' && this.status === 'anonymous') {
+      void this.load();
+    }
+  }
+
+  private onStorage = (e: StorageEvent) => {
+    this.reads.onStorage(e);
+    this.failed.onStorage(e);
+  };
+
+  private onOnline = () => {
+    if (this.unverified) void this.verify();
+    void this.votes.flush();
+    if (this.readsToPush.size && !this.readsTimer) this.readsTimer = setTimeout(() => void this.pushReads(), READ_PUSH_DELAY_MS);
+    if (!this.config) void this.loadConfig();
+  };
 }

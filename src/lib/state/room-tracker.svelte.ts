@@ -1,0 +1,173 @@
+/**
+ * One room as the room list sees it, computed locally: last activity, last-message preview and
+ * unread count. It keeps the room's head and open segment attached in the background (and the
+ * segment before, while the open one is still empty, so a fresh seal does not blank the preview).
+ *
+ * It is also where new messages from others are noticed for desktop notifications: only messages
+ * that arrive after the room's first sync with the server (never the history a sync brings).
+ */
+import type { CollabClient, DocRef } from '$lib/collab/collab-client.svelte.ts';
+import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
+import { segmentView } from '$lib/messages/segments.ts';
+import { buildTimeline, type TimelineMessage } from '$lib/messages/timeline.ts';
+import { mentionsMe } from '$lib/mentions/mentions.ts';
+import { HEAD_MEMBERS, HEAD_READS, HEAD_ROOM, SEGMENT_MESSAGES, headName, segmentName, type Member } from '$lib/protocol/schema';
+
+export interface RoomPreview {
+  authorId: string;
+  authorName: string;
+  own: boolean;
+  text: string;
+  deleted: boolean;
+  /** Own message the server has not acknowledged yet. */
+  pending: boolean;
+}
+
+export interface TrackerDeps {
+  collab: CollabClient;
+  meId: string;
+  reads: ReadMarkers;
+  /** Muted rooms never notify. */
+  isMuted(roomId: string): boolean;
+  title(roomId: string): string;
+  notify(roomId: string, title: string, body: string): void;
+  /** The head says this room is not ours (any more). */
+  onGone(roomId: string): void;
+}
+
+export class RoomTracker {
+  readonly roomId: string;
+  timeline = $state.raw<TimelineMessage[]>([]);
+  members = $state.raw<Record<string, Member>>({});
+  openSegment = $state<number | null>(null);
+  /** The server's read position of the user (moved by any of their devices). */
+  serverRead = $state<number | null>(null);
+
+  lastAt = $derived(this.timeline.reduce((max, m) => Math.max(max, m.at ?? m.createdAt), 0));
+  preview = $derived(this.computePreview());
+  unread = $derived(this.countUnread());
+  /** Unread messages may also lie in older segments than those tracked: the count is a floor. */
+  unreadMore = $derived(this.computeUnreadMore());
+  /** The newest receipt seq seen (the read marker moves up to it). */
+  maxSeq = $derived(this.timeline.reduce((max, m) => Math.max(max, m.seq ?? 0), 0));
+
+  private deps: TrackerDeps;
+  private head: DocRef;
+  private segments = new Map<number, DocRef>();
+  private queued = false;
+  private disposed = false;
+  /** Notifications: seq up to which messages are known; null until the first server sync. */
+  private notifiedUpTo: number | null = null;
+
+  constructor(roomId: string, deps: TrackerDeps) {
+    this.roomId = roomId;
+    this.deps = deps;
+    this.head = deps.collab.acquire(headName(roomId), {
+      change: () => this.schedule(),
+      denied: (code) => {
+        if (code === 'not-found' || code === 'not-a-member') deps.onGone(roomId);
+      },
+    });
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.head.release();
+    for (const ref of this.segments.values()) ref.release();
+    this.segments.clear();
+  }
+
+  private schedule(): void {
+    if (this.queued || this.disposed) return;
+    this.queued = true;
+    queueMicrotask(() => {
+      this.queued = false;
+      if (!this.disposed) this.recompute();
+    });
+  }
+
+  private recompute(): void {
+    const head = this.head.doc;
+    const open = head.getMap(HEAD_ROOM).get('openSegment');
+    this.openSegment = typeof open === 'number' ? open : null;
+    this.members = Object.fromEntries(head.getMap<Member>(HEAD_MEMBERS).entries());
+    const read = head.getMap<number>(HEAD_READS).get(this.deps.meId);
+    this.serverRead = typeof read === 'number' ? read : null;
+    this.attachSegments();
+    const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc)));
+    this.timeline = timeline;
+    this.checkNotifications(timeline);
+  }
+
+  /** The open segment, and the one before while the open one has no message yet. */
+  private attachSegments(): void {
+    const open = this.openSegment;
+    const want = new Set<number>();
+    if (open !== null) {
+      want.add(open);
+      const current = this.segments.get(open);
+      if (open > 0 && (!current || current.doc.getMap(SEGMENT_MESSAGES).size === 0)) want.add(open - 1);
+    }
+    for (const [n, ref] of this.segments) {
+      if (!want.has(n)) {
+        ref.release();
+        this.segments.delete(n);
+      }
+    }
+    for (const n of want) {
+      if (this.segments.has(n)) continue;
+      this.segments.set(n, this.deps.collab.acquire(segmentName(this.roomId, n), { change: () => this.schedule(), synced: () => this.schedule() }));
+    }
+  }
+
+  private computePreview(): RoomPreview | null {
+    const last = this.timeline.at(-1);
+    if (!last) return null;
+    const own = last.author === this.deps.meId;
+    const m = this.members[last.author];
+    return {
+      authorId: last.author,
+      authorName: m ? m.displayName || m.username : '',
+      own,
+      text: last.system && last.system.type !== 'poll' ? `📌 ${last.system.excerpt}` : last.system ? `📊 ${last.text}` : last.text,
+      deleted: !!last.deleted,
+      pending: own && last.seq === null,
+    };
+  }
+
+  private countUnread(): number {
+    let n = 0;
+    for (const m of this.timeline) if (m.author !== this.deps.meId && !m.deleted && !m.system && this.deps.reads.isUnread(this.roomId, m.seq, m.at, this.serverRead)) n++;
+    return n;
+  }
+
+  private computeUnreadMore(): boolean {
+    const first = this.timeline.find((m) => m.seq !== null);
+    if (!first || first.segment === 0 || this.segments.has(0)) return false;
+    const local = this.deps.reads.get(this.roomId);
+    const mark = local === null ? this.serverRead : Math.max(local, this.serverRead ?? 0);
+    return mark !== null && mark < first.seq! - 1;
+  }
+
+  private checkNotifications(timeline: TimelineMessage[]): void {
+    const open = this.openSegment === null ? undefined : this.segments.get(this.openSegment);
+    let max = 0;
+    for (const m of timeline) if (m.seq !== null && m.seq > max) max = m.seq;
+    if (this.notifiedUpTo === null) {
+      // arm once the server's state is in: what that first sync brings is history, not news
+      if (open?.synced) this.notifiedUpTo = max;
+      return;
+    }
+    const since = this.notifiedUpTo;
+    if (max <= since) return;
+    this.notifiedUpTo = max;
+    const fresh = timeline.filter((m) => m.seq !== null && m.seq > since && m.author !== this.deps.meId && !m.deleted && !m.system && this.deps.reads.isUnread(this.roomId, m.seq, m.at, this.serverRead));
+    // a muted room stays quiet, except for a message that mentions me
+    const last = this.deps.isMuted(this.roomId) ? fresh.filter((m) => mentionsMe(m.mentions, this.deps.meId)).at(-1) : fresh.at(-1);
+    if (!last) return;
+    const member = this.members[last.author];
+    const who = member ? member.displayName || member.username : '';
+    const title = this.deps.title(this.roomId);
+    this.deps.notify(this.roomId, title, who && who !== title ? `${who}: ${last.text}` : last.text);
+  }
+}
