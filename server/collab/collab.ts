@@ -44,6 +44,8 @@ export interface CollabContext {
   user?: { id: string };
   sessionId?: string;
   access?: DocAccess;
+  /** When this document connection authenticated (the reconnect grace for offline backlogs). */
+  authAt?: number;
 }
 
 export interface CollabDeps {
@@ -73,6 +75,9 @@ function refusal(e: unknown): { code: number; reason: string } {
   return { code: ERRORS['internal-error'].close, reason: 'internal-error' };
 }
 
+/** Updates arriving this soon after a document (re)authenticates count as the offline backlog. */
+export const BACKLOG_GRACE_MS = 3000;
+
 interface Pending {
   result: ValidationResult;
   access: DocAccess;
@@ -84,6 +89,8 @@ export function createCollab(d: CollabDeps) {
   const pending = new WeakMap<Connection, Pending>();
   const limits = d.rateLimits.messages;
   const messageLimiter = new RateLimiterMemory({ points: limits.points, duration: limits.durationSec });
+  // what was written offline arrives at once in the reconnect's sync step 2: its own, larger budget
+  const backlogLimiter = new RateLimiterMemory({ points: d.rateLimits.backlog.points, duration: d.rateLimits.backlog.durationSec });
 
   const roomExists = (name: string) => {
     const parsed = parseDocName(name);
@@ -113,7 +120,7 @@ export function createCollab(d: CollabDeps) {
         const access = d.access.document(auth.user.id, documentName);
         connectionConfig.readOnly = access.readOnly;
         if (context.socket) sockets.bind(context.socket, auth);
-        return { user: { id: auth.user.id }, sessionId: auth.session.id, access } satisfies CollabContext;
+        return { user: { id: auth.user.id }, sessionId: auth.session.id, access, authAt: Date.now() } satisfies CollabContext;
       } catch (e) {
         throw refusal(e);
       }
@@ -157,7 +164,9 @@ export function createCollab(d: CollabDeps) {
         let result = validate();
         if (result.writes > 0) {
           try {
-            await messageLimiter.consume(userId, result.writes);
+            // a sync step 2, or updates right after (re)authenticating: what was written offline
+            const backlog = type === 1 || Date.now() - (context.authAt ?? 0) < BACKLOG_GRACE_MS;
+            await (backlog ? backlogLimiter : messageLimiter).consume(userId, result.writes);
           } catch (e) {
             if (e instanceof RateLimiterRes) throw new DomainError('rate-limited');
             throw e;

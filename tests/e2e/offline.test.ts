@@ -384,7 +384,7 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
     // an allowance of one message per 3 s, so that the server refuses the second (rate-limited)
     const appHandler = await loadSvelteKitHandler(ROOT);
     if (!appHandler) throw new Error('build/handler.js is missing');
-    server = await startServer({}, { appHandler, rateLimits: { ...TEST_LIMITS, messages: { points: 1, durationSec: 3, key: 'user', description: 'test' } } });
+    server = await startServer({}, { appHandler, rateLimits: { ...TEST_LIMITS, messages: { points: 1, durationSec: 3, key: 'user', description: 'test' }, backlog: { points: 1, durationSec: 3, key: 'user', description: 'test' } } });
     browser = await launchBrowser();
   }, 180_000);
 

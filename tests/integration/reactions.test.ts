@@ -1,3 +1,4 @@
+import { BACKLOG_GRACE_MS } from '../../server/collab/collab.ts';
 /**
  * Reactions and mentions over real providers: a reaction is the entry `reactions[<msg>|<me>|<emoji>]`
  * in the message's segment (add = set, remove = delete), so one user has at most one of each emoji on
@@ -6,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { startServer, makeUser, makeRoom, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
+import { startServer, makeUser, makeRoom, waitFor, sleep, type TestServer, type TestUser } from '../helpers/server.ts';
 import { connectSocket, openDoc, post, messagesOf, acked, type OpenDoc } from '../helpers/collab.ts';
 import { RawClient } from '../helpers/raw-client.ts';
 import { TEST_LIMITS } from '../helpers/server.ts';
@@ -96,6 +97,7 @@ describe('reactions', () => {
     const { bob, name, messageId, done } = await roomWithMessage();
     const c = new RawClient(server.wsUrl);
     await c.open(name, bob.token);
+    await sleep(BACKLOG_GRACE_MS); // past the reconnect grace: these are live writes
     const emoji = ['😀', '😁', '😂', '🤣', '😃', '😄', '😅', '😆', '😉', '😊', '😋', '😎', '😍', '😘', '🥰'];
     let accepted = 0;
     let refusal: string | null = null;
