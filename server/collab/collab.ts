@@ -197,6 +197,14 @@ export function createCollab(d: CollabDeps) {
     },
 
     async connected({ documentName, connection }) {
+      // Hocuspocus race: a document can finish unloading between createDocument() resolving and the
+      // connection attaching, leaving this connection on a dead instance that never hears later
+      // writes. Ask the client to sync again; it lands on the live instance.
+      if (hocuspocus.documents.get(documentName) !== connection.document) {
+        d.log.warn({ documentName }, 'connection attached to an unloaded document instance; asking for a resync');
+        connection.close({ code: ERRORS.resync.close, reason: 'resync' });
+        return;
+      }
       if (documentName === PRESENCE_DOC) connection.sendStateless(JSON.stringify({ t: 'presence-all', users: presence.snapshot() } satisfies StatelessFromServer));
     },
 

@@ -37,6 +37,7 @@ export const ERRORS = {
   'server-owned': { status: 403, close: 4403, message: 'That field is written by the server only.' },
   'message-too-long': { status: 400, close: 4400, message: 'The message is too long.' },
   'segment-closed': { status: 410, close: 4410, message: 'This segment no longer accepts writes.' },
+  'resync': { status: 409, close: 4409, message: 'Sync this document again, keeping local state.' },
   'missing-dependency': { status: 409, close: 4409, message: 'The update depends on your own content the server has not received yet; re-sync this document.' },
   'client-id-taken': { status: 403, close: 4403, message: 'That Yjs client id belongs to another user.' },
   'invalid-option': { status: 400, close: 4400, message: 'That option does not belong to this poll.' },

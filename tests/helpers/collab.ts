@@ -35,7 +35,7 @@ export async function openDoc(socket: HocuspocusProviderWebsocket, name: string,
     awareness: null,
     onClose: ({ event }) => {
       // transient (PROTOCOL.md): re-authenticate and re-sync the document, keeping local state
-      if (event.reason === 'missing-dependency') setTimeout(() => resync(provider), 20);
+      if (event.reason === 'missing-dependency' || event.reason === 'resync') setTimeout(() => resync(provider), 20);
       else if (event.reason) closes.push(event.reason);
     },
     onAuthenticationFailed: ({ reason }) => void denied.push(reason),

@@ -53,7 +53,8 @@ export interface SyncedDocHost {
 
 /** The server's answer to our own close message: not a refusal. */
 const OWN_CLOSE = 'provider_initiated';
-const TRANSIENT = 'missing-dependency';
+/** Refusals that ask for a re-sync with local state kept (PROTOCOL.md). */
+const TRANSIENT = new Set(['missing-dependency', 'resync']);
 /** Denials after which the local copy is deleted: the document is not readable by this user. */
 const GONE = new Set(['not-found', 'not-a-member']);
 const SESSION_ENDED = new Set(['unauthorized', 'session-revoked', 'account-disabled']);
@@ -177,7 +178,7 @@ export class SyncedDoc {
   // ---- what the server says -------------------------------------------------------------------
 
   private onRefused(code: string): void {
-    if (code === TRANSIENT) return this.resync();
+    if (TRANSIENT.has(code)) return this.resync();
     if (SESSION_ENDED.has(code)) return this.host.sessionEnded(code);
     if (GONE.has(code)) return void this.forget(code);
     this.host.report(code);
