@@ -269,7 +269,7 @@ export function createCollab(d: CollabDeps) {
         }
       });
     } finally {
-      await conn.disconnect();
+      await conn.disconnect({ unloadImmediately: false });
     }
     // after the awaits above `from` may have been unloaded (and reloaded): write to the live instance
     const back = await hocuspocus.openDirectConnection(from.name, { server: true });
@@ -279,7 +279,7 @@ export function createCollab(d: CollabDeps) {
         for (const [id, r] of placed) receipts.set(id, r);
       });
     } finally {
-      await back.disconnect();
+      await back.disconnect({ unloadImmediately: false });
     }
   }
 
@@ -310,7 +310,7 @@ export function createCollab(d: CollabDeps) {
           }
         });
       } finally {
-        await conn.disconnect();
+        await conn.disconnect({ unloadImmediately: false });
       }
     }
   }
@@ -353,6 +353,10 @@ export function createCollab(d: CollabDeps) {
    * Server-owned documents are rewritten from SQLite when they load (afterLoadDocument), so a change
    * only needs writing into instances that are loaded or loading right now.
    */
+  // Server writes disconnect with `unloadImmediately: false`: the document stays warm until the
+  // debounced store. Unloading at once after every server write made a hot segment load and unload
+  // many times a second, and under that churn clients could end up missing later writes (seen in the
+  // seeded convergence test, seed 685891).
   function mirror(name: string, write: (doc: Y.Doc) => void) {
     if (!hocuspocus.documents.has(name) && !hocuspocus.loadingDocuments.has(name)) return;
     (async () => {
@@ -360,7 +364,7 @@ export function createCollab(d: CollabDeps) {
       try {
         await conn.transact(write);
       } finally {
-        await conn.disconnect();
+        await conn.disconnect({ unloadImmediately: false });
       }
     })().catch((err) => d.log.error({ err, name }, 'mirror failed'));
   }
@@ -389,7 +393,7 @@ export function createCollab(d: CollabDeps) {
         doc.getMap<Receipt>(SEGMENT_RECEIPTS).set(id, { seq: r.seq, at: r.at });
       });
     } finally {
-      await conn.disconnect();
+      await conn.disconnect({ unloadImmediately: false });
     }
   }
 
@@ -405,7 +409,7 @@ export function createCollab(d: CollabDeps) {
       });
       return found.m;
     } finally {
-      await conn.disconnect();
+      await conn.disconnect({ unloadImmediately: false });
     }
   }
   d.events.on('room-deleted', (roomId) => {

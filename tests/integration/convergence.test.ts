@@ -69,19 +69,19 @@ class SimClient {
   }
 }
 
-// Fixed by default so that CI is reproducible; explore with CONVERGENCE_SEED=<n> (or `random`).
-// Known open failure: seed 685891 leaves two of four clients without 7 messages that the server
-// moved into a segment (see the closing note of issue 3); under investigation.
+// Fixed seeds by default so that CI is reproducible; explore with CONVERGENCE_SEED=<n> (or `random`).
+// 685891 once left two clients without messages the server had moved into a segment whose instance
+// was loaded and unloaded ~20 times in 200 ms by the move path; server writes now keep documents warm.
 const seedEnv = process.env.CONVERGENCE_SEED;
-const seed = seedEnv === 'random' ? Date.now() % 1_000_000 : Number(seedEnv ?? 20261124);
+const seeds = seedEnv === 'random' ? [Date.now() % 1_000_000] : seedEnv ? [Number(seedEnv)] : [20261124, 685891];
 let server: TestServer;
 beforeAll(async () => {
-  console.log(`convergence seed: ${seed} (rerun with CONVERGENCE_SEED=${seed})`);
+  console.log(`convergence seeds: ${seeds.join(', ')} (rerun one with CONVERGENCE_SEED=<seed>)`);
   server = await startServer({ segmentMaxMessages: 12 }, { rateLimits: { ...TEST_LIMITS, messages: { ...RATE_LIMITS.messages, points: 10_000 } } });
 });
 afterAll(() => server.close());
 
-describe('convergence', () => {
+describe.each(seeds)('convergence (seed %i)', (seed) => {
   it(`converges with no loss under random writes, edits, deletes and disconnects (seed ${seed})`, async () => {
     const random = mulberry32(seed);
     const pick = <T,>(xs: T[]) => xs[Math.floor(random() * xs.length)];
