@@ -87,6 +87,8 @@ interface Pending {
 export function createCollab(d: CollabDeps) {
   const persistence = new DocumentPersistence(d.documents, { now: () => Date.now() });
   const pending = new WeakMap<Connection, Pending>();
+  /** Bumped on every update of a loaded document: tells whether validation must run again. */
+  const versions = new WeakMap<Y.Doc, number>();
   const limits = d.rateLimits.messages;
   const messageLimiter = new RateLimiterMemory({ points: limits.points, duration: limits.durationSec });
   // what was written offline arrives at once in the reconnect's sync step 2: its own, larger budget
@@ -132,6 +134,7 @@ export function createCollab(d: CollabDeps) {
     },
 
     async afterLoadDocument({ document, documentName }) {
+      document.on('update', () => versions.set(document, (versions.get(document) ?? 0) + 1));
       // Tracking is per Document instance and ends with it: a name can be unloaded and loaded again
       // while the old instance's unload hooks are still running, so nothing is keyed by name.
       persistence.track(document, documentName, () => {
@@ -162,6 +165,7 @@ export function createCollab(d: CollabDeps) {
             checkVote: (pollId, optionIds) => (d.polls.roomOf(pollId) === access.roomId ? d.polls.checkDocumentVote(pollId, optionIds) : 'invalid-option'),
           });
         let result = validate();
+        const versionBefore = versions.get(document) ?? 0;
         if (result.writes > 0) {
           try {
             // a sync step 2, or updates right after (re)authenticating: what was written offline
@@ -171,7 +175,8 @@ export function createCollab(d: CollabDeps) {
             if (e instanceof RateLimiterRes) throw new DomainError('rate-limited');
             throw e;
           }
-          result = validate(); // the document may have changed while we waited
+          // another connection's update may have been applied while we waited: validate against it
+          if ((versions.get(document) ?? 0) !== versionBefore) result = validate();
         }
         pending.set(connection, { result, access, userId });
       } catch (e) {

@@ -16,10 +16,8 @@ export function writeUserDoc(doc: Y.Doc, rooms: RoomService, users: UsersRepo, u
     if (user) for (const [k, v] of Object.entries(toPublicUser(user))) if (profile.get(k) !== v) profile.set(k, v);
     const map = doc.getMap<RoomEntry>(USER_ROOMS);
     const current = new Map<string, RoomEntry>(
-      (user ? rooms.list(userId) : []).map((r) => [r.id, {
-        id: r.id, kind: r.kind, name: r.name, visibility: r.visibility, role: r.role, pinned: r.pinned, muted: r.muted,
-        joinedAt: r.joinedAt, createdAt: r.createdAt, peer: r.peer ?? null,
-      }]),
+      // the room list without the activity fields, which change with every message
+      (user ? rooms.list(userId) : []).map(({ lastActivityAt: _a, openSegment: _o, ...entry }) => [entry.id, entry]),
     );
     for (const key of [...map.keys()]) if (!current.has(key)) map.delete(key);
     for (const [id, entry] of current) if (JSON.stringify(map.get(id)) !== JSON.stringify(entry)) map.set(id, entry);

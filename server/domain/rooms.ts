@@ -9,6 +9,9 @@ import type { UsersRepo } from '../repos/users.ts';
 import type { AccessPolicy } from '../auth/access.ts';
 import type { Clock, EventBus, Ids } from './deps.ts';
 import { fail } from './errors.ts';
+import type { RoomSummary } from '../../src/lib/protocol/schema.ts';
+
+export type { RoomSummary };
 
 export interface RoomDeps {
   db: Db;
@@ -22,21 +25,6 @@ export interface RoomDeps {
   segmentMaxBytes: number;
 }
 
-export interface RoomSummary {
-  id: string;
-  kind: 'direct' | 'group';
-  name: string;
-  visibility: 'joined' | 'shared';
-  role: 'admin' | 'member';
-  pinned: boolean;
-  muted: boolean;
-  lastActivityAt: number;
-  openSegment: number;
-  createdAt: number;
-  joinedAt: number;
-  /** For 1:1 rooms: the other person. */
-  peer?: { id: string; username: string; displayName: string } | null;
-}
 
 export class RoomService {
   constructor(private d: RoomDeps) {}
@@ -118,7 +106,7 @@ export class RoomService {
       openSegment: r.open_segment,
       createdAt: r.created_at,
       joinedAt: r.joined_at,
-      peer: r.kind === 'direct' ? this.peerOf(r.id, userId) : undefined,
+      peer: r.kind === 'direct' ? this.peerOf(r.id, userId) : null,
     }));
   }
 

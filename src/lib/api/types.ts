@@ -13,18 +13,7 @@ export interface Peer {
   displayName: string;
 }
 
-export interface RoomSummary {
-  id: string;
-  kind: 'direct' | 'group';
-  name: string;
-  visibility: 'joined' | 'shared';
-  role: 'admin' | 'member';
-  pinned: boolean;
-  muted: boolean;
-  lastActivityAt: number;
-  openSegment: number;
-  peer?: Peer | null;
-}
+export type { RoomSummary } from '$lib/protocol/schema';
 
 export interface RoomMember {
   id: string;

@@ -57,6 +57,12 @@ export interface RoomEntry {
   peer: { id: string; username: string; displayName: string } | null;
 }
 
+/** `GET /api/rooms`: a room entry plus what the server knows of its activity. */
+export interface RoomSummary extends RoomEntry {
+  lastActivityAt: number;
+  openSegment: number;
+}
+
 /** Top-level shared types of a segment document. */
 export const SEGMENT_MESSAGES = 'messages'; // Y.Map<messageId, Message>, written by members
 export const SEGMENT_RECEIPTS = 'receipts'; // Y.Map<messageId, Receipt>, written by the server only
