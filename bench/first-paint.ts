@@ -23,12 +23,12 @@ export async function firstPaintBench(): Promise<{ messages: number; segments: n
     // seed on the server in batches that end exactly where segments seal (SEGMENT_MAX_MESSAGES = 2000)
     for (let written = 0; written < MESSAGES; ) {
       const n = rooms.openSegmentOf(room.id);
-      const conn = await hp.openDirectConnection(segmentName(room.id, n), { server: true });
+      const conn = await hp.openDirectConnection(segmentName(room.id, n), { server: 'seed' });
       await conn.transact((doc) => {
         for (let i = 0; i < 500 && written < MESSAGES; i++, written++) {
           const id = `seed${written.toString().padStart(8, '0')}`;
           const msg: Message = { id, author: written % 2 ? alice.id : bob.id, text: `메시지 ${written}: 오늘 회의록과 배포 일정을 공유합니다`, createdAt: Date.now() };
-          const r = rooms.recordMessage(room.id, n, JSON.stringify(msg).length);
+          const r = rooms.reserveMessage(room.id, n, id, msg.author, JSON.stringify(msg).length);
           doc.getMap<Message>(SEGMENT_MESSAGES).set(id, msg);
           doc.getMap<Receipt>(SEGMENT_RECEIPTS).set(id, { seq: r.seq, at: r.at });
         }

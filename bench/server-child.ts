@@ -67,7 +67,7 @@ async function main() {
     load = async (name: string) => {
       if (hp.documents.has(name)) throw new Error(`${name} is already loaded`);
       const t0 = performance.now();
-      const conn = await hp.openDirectConnection(name, { server: true });
+      const conn = await hp.openDirectConnection(name, { server: 'read' });
       const ms = performance.now() - t0;
       let bytes = 0;
       let messages = 0;

@@ -46,6 +46,9 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const db = openDatabase(path.join(config.dataDir, 'messenger.db'), config.sqliteSynchronous);
   const services: Services = buildServices(db, config, opts);
   const collab = createCollab({
+    db,
+    clock: services.clock,
+    ids: services.ids,
     sessions: services.sessions,
     access: services.access,
     roomService: services.rooms,
@@ -59,7 +62,6 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     maxMessageChars: config.maxMessageChars,
     maxUpdateBytes: config.maxUpdateBytes,
     rateLimits: services.rateLimits,
-    transaction: (fn) => db.transaction(fn)(),
     pingIntervalMs: opts.pingIntervalMs,
     idleTimeoutMs: opts.idleTimeoutMs,
   });

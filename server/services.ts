@@ -6,6 +6,7 @@ import { usersRepo } from './repos/users.ts';
 import { sessionsRepo } from './repos/sessions.ts';
 import { roomsRepo } from './repos/rooms.ts';
 import { documentsRepo } from './repos/documents.ts';
+import { messagesRepo } from './repos/messages.ts';
 import { SessionService } from './auth/sessions.ts';
 import { accessPolicy } from './auth/access.ts';
 import { RoomService } from './domain/rooms.ts';
@@ -25,15 +26,16 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
   const users = usersRepo(db);
   const rooms = roomsRepo(db);
   const documents = documentsRepo(db);
+  const messages = messagesRepo(db);
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
-  const roomService = new RoomService({ db, rooms, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
+  const roomService = new RoomService({ db, rooms, messages, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
   const polls = new PollService({ polls: pollsRepo(db), access, clock, ids, events });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
   return {
     db, config, clock, ids, log, events, version: VERSION,
     rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,
-    repos: { users, rooms, documents },
+    repos: { users, rooms, documents, messages },
     users, sessions, access, accounts,
     rooms: roomService,
     polls,

@@ -6,14 +6,23 @@
 import type { Hocuspocus, Document } from '@hocuspocus/server';
 import { PRESENCE_DOC, type PresenceStatus, type StatelessFromServer } from '../../src/lib/protocol/schema.ts';
 
+import type { Clock } from '../domain/deps.ts';
+
 export const TYPING_MIN_INTERVAL_MS = 1500;
+/** A user's status is broadcast at most this often; the final state of a burst of changes follows. */
+export const PRESENCE_MIN_INTERVAL_MS = 1000;
 
 export class Presence {
   private sockets = new Map<string, number>();
   private away = new Set<string>();
-  private lastTyping = new WeakMap<object, number>();
+  /** Throttles are per user, whatever number of sockets and documents the user has open. */
+  private lastTyping = new Map<string, number>();
+  private lastBroadcast = new Map<string, { at: number; sent: PresenceStatus; timer: NodeJS.Timeout | null }>();
 
-  constructor(private hocuspocus: Hocuspocus) {}
+  constructor(
+    private documents: () => Hocuspocus['documents'],
+    private clock: Clock,
+  ) {}
 
   status(userId: string): PresenceStatus {
     if (!this.sockets.get(userId)) return 'offline';
@@ -45,15 +54,41 @@ export class Presence {
     this.broadcast(userId);
   }
 
-  /** Relays a typing signal with the sender's real id, at most every 1.5 s per connection. */
-  typing(connection: object, document: Document, userId: string, now = Date.now()): void {
-    if (now - (this.lastTyping.get(connection) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
-    this.lastTyping.set(connection, now);
+  /** Relays a typing signal with the sender's real id, at most every 1.5 s per user. */
+  typing(document: Document, userId: string): void {
+    const now = this.clock.now();
+    if (now - (this.lastTyping.get(userId) ?? -Infinity) < TYPING_MIN_INTERVAL_MS) return;
+    this.lastTyping.set(userId, now);
+    if (this.lastTyping.size > 10_000) this.prune(now);
     document.broadcastStateless(JSON.stringify({ t: 'typing', u: userId } satisfies StatelessFromServer));
   }
 
+  private prune(now: number) {
+    for (const [u, at] of this.lastTyping) if (now - at >= TYPING_MIN_INTERVAL_MS) this.lastTyping.delete(u);
+  }
+
+  /** At most one broadcast per user per interval; a change inside it is sent when it ends (if still a change). */
   private broadcast(userId: string): void {
-    const doc = this.hocuspocus.documents.get(PRESENCE_DOC);
-    doc?.broadcastStateless(JSON.stringify({ t: 'presence', u: userId, s: this.status(userId) } satisfies StatelessFromServer));
+    const now = this.clock.now();
+    const last = this.lastBroadcast.get(userId);
+    if (last?.timer) return; // the trailing broadcast will carry the newest state
+    if (last && now - last.at < PRESENCE_MIN_INTERVAL_MS) {
+      last.timer = setTimeout(() => {
+        last.timer = null;
+        if (this.status(userId) !== last.sent) this.send(userId);
+      }, PRESENCE_MIN_INTERVAL_MS - (now - last.at));
+      last.timer.unref();
+      return;
+    }
+    this.send(userId);
+  }
+
+  private send(userId: string): void {
+    const status = this.status(userId);
+    const prev = this.lastBroadcast.get(userId);
+    if (status === 'offline' && !prev?.timer) this.lastBroadcast.delete(userId);
+    else this.lastBroadcast.set(userId, { at: this.clock.now(), sent: status, timer: prev?.timer ?? null });
+    const doc = this.documents().get(PRESENCE_DOC);
+    doc?.broadcastStateless(JSON.stringify({ t: 'presence', u: userId, s: status } satisfies StatelessFromServer));
   }
 }

@@ -12,6 +12,7 @@ import { readCookie, originAllowed } from '../http/request-info.ts';
 import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { RateLimit } from '../http/rate-limits.ts';
+import type { OutputGate } from './output-gate.ts';
 
 export interface SocketState {
   ws: WebSocket;
@@ -49,6 +50,8 @@ export class CollabSockets {
     pingIntervalMs = 15_000,
     /** Told when a user's socket becomes authenticated and when it closes (presence). */
     private userSockets: { opened(userId: string): void; closed(userId: string): void } = { opened() {}, closed() {} },
+    /** Every frame sent goes through it: nothing leaves before it is durable. */
+    private gate: OutputGate | null = null,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
     this.upgradeLimiter = new RateLimiterMemory({ points: upgradeLimit.points, duration: upgradeLimit.durationSec });
@@ -81,6 +84,7 @@ export class CollabSockets {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage, ip: string, auth: Authenticated | null, cookieToken: string | null) {
+    this.gate?.wrap(ws);
     const state: SocketState = { ws, ip, auth, cookieToken, sessionIds: new Set(), closed: false };
     this.all.add(state);
     if (auth) this.bind(state, auth);
@@ -104,6 +108,7 @@ export class CollabSockets {
       connection.handleMessage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
     });
     ws.on('close', (code, reason) => {
+      this.gate?.discard(ws);
       this.forget(state);
       connection.handleClose({ code, reason: reason.toString() });
     });

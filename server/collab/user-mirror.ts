@@ -21,5 +21,5 @@ export function writeUserDoc(doc: Y.Doc, rooms: RoomService, users: UsersRepo, u
     );
     for (const key of [...map.keys()]) if (!current.has(key)) map.delete(key);
     for (const [id, entry] of current) if (JSON.stringify(map.get(id)) !== JSON.stringify(entry)) map.set(id, entry);
-  }, serverOrigin('head-mirror'));
+  }, serverOrigin('user-mirror'));
 }

@@ -11,7 +11,20 @@
  * deletes (content erased); deleted messages and system lines are final; reactions and votes are
  * keyed by their user and only that user writes them; a vote passes the poll's rules at vote time;
  * deletions only remove the previous value of a key the same update rewrites (or one's own
- * reaction); a Yjs client id belongs to one user.
+ * reaction); a Yjs client id belongs to one user (the server's own ids belong to nobody else).
+ *
+ * Two rules about what the update will be applied to:
+ * - Every struct that becomes the value of a map key is a write to that key by its sender, whatever
+ *   its content: a struct with `ContentDeleted` is not skipped (Yjs integrates it as the newest item
+ *   of its key, which deletes the previous value). It passes only as the intermediate of a key the
+ *   same update writes with checked content, or as the removal of one's own reaction.
+ * - An update must integrate at once: a struct whose clock is ahead of the document (a gap), a
+ *   `Skip`, or an origin the server does not have would be parked by Yjs in its pending structs and
+ *   integrated later against a state nobody validated. Such an update is refused with the transient
+ *   `missing-dependency` (the client re-syncs), never stored as pending.
+ *
+ * Message ids are unique per room: a message new to this segment whose id the room already has
+ * (in any segment, or claimed by an update being committed) is refused with `duplicate-id`.
  */
 import * as Y from 'yjs';
 import { checkMessageShape, parseReactionKey, SEGMENT_MESSAGES, SEGMENT_REACTIONS, SEGMENT_RECEIPTS, SEGMENT_VOTES, type Message } from '../../src/lib/protocol/schema.ts';
@@ -23,8 +36,8 @@ export interface Actor {
 }
 
 export interface ValidationResult {
-  /** Messages that did not exist before this update (rate limit, receipts). */
-  newMessages: { id: string; bytes: number }[];
+  /** Messages that did not exist before this update (rate limit, receipts), in writing order. */
+  newMessages: { id: string; bytes: number; author: string }[];
   /** Client ids written with, to bind to the user once the update is applied. */
   clientIds: number[];
   /** Message entries written (posts, edits, deletes): what the per-user rate limit counts. */
@@ -50,6 +63,8 @@ export function validateSegmentUpdate(
   opts: {
     maxChars: number;
     clientOwner: (clientId: number) => string | undefined;
+    /** The segment a message id of this room counts in (or is claimed for), if it has one. */
+    messageSegment: (messageId: string) => number | undefined;
     /** The poll rules at vote time (returns a refusal code or null). */
     checkVote: (pollId: string, optionIds: string[]) => ErrorCode | null;
   },
@@ -68,9 +83,19 @@ export function validateSegmentUpdate(
     else inUpdate.set(s.id.client, [s]);
   }
 
-  // 1. client ids: each belongs to one user
+  // 0. the update integrates at once: per client, contiguous from at most the document's clock
+  for (const [client, list] of inUpdate) {
+    let next = Y.getState(doc.store, client);
+    for (const s of list) {
+      if (s instanceof Y.Skip || s.id.clock > next) fail('missing-dependency', 'The update has a gap in its clocks.');
+      next = Math.max(next, s.id.clock + s.length);
+    }
+  }
+
+  // 1. client ids: each belongs to one user; the server's are nobody else's
   const clientIds: number[] = [];
   for (const client of inUpdate.keys()) {
+    if (client === doc.clientID) fail('client-id-taken', "That is the server's Yjs client id.");
     const owner = opts.clientOwner(client);
     if (owner !== undefined && owner !== actor.userId) fail('client-id-taken');
     if (owner === undefined) clientIds.push(client);
@@ -121,7 +146,8 @@ export function validateSegmentUpdate(
   const written = new Set<string>(); // message ids
   const reactionsWritten = new Set<string>();
   const votesWritten = new Set<string>();
-  const newMessages: { id: string; bytes: number }[] = [];
+  const newMessages: { id: string; bytes: number; author: string; createdAt: number; clock: number }[] = [];
+  const deletedOn = new Map<string, string>(); // `${root}\u0000${key}` of ContentDeleted structs -> root
   const changed: string[] = [];
   const votes: { pollId: string; optionIds: string[] }[] = [];
   const contentOf = (s: Y.Item): unknown => {
@@ -137,15 +163,21 @@ export function validateSegmentUpdate(
     if (root === SEGMENT_RECEIPTS) fail('server-owned');
     if (key === null) fail('schema-violation');
     if (s.content instanceof Y.ContentDeleted) {
+      // a write to the key all the same: checked below, once every struct of the update is known
       if (root !== SEGMENT_MESSAGES && root !== SEGMENT_REACTIONS && root !== SEGMENT_VOTES) fail('schema-violation');
-      continue; // deleted before it was sent
+      deletedOn.set(`${root}\u0000${key}`, root!);
+      continue;
     }
     if (root === SEGMENT_MESSAGES) {
       const value = contentOf(s);
       const shape = checkMessageShape(key!, value, opts.maxChars);
       if (shape) fail(shape);
       checkWrite(map.get(key!) as Message | undefined, value as Message, actor);
-      if (!map.has(key!) && !written.has(key!)) newMessages.push({ id: key!, bytes: JSON.stringify(value).length });
+      if (!map.has(key!) && !written.has(key!)) {
+        if (opts.messageSegment(key!) !== undefined) fail('duplicate-id');
+        const m = value as Message;
+        newMessages.push({ id: key!, bytes: JSON.stringify(value).length, author: m.author, createdAt: m.createdAt, clock: s.id.clock });
+      }
       else if (map.has(key!) && !written.has(key!)) changed.push(key!);
       written.add(key!);
     } else if (root === SEGMENT_REACTIONS) {
@@ -171,6 +203,22 @@ export function validateSegmentUpdate(
     } else fail('schema-violation');
   }
 
+  // 2b. deleted-content structs: only as the intermediate of a key this update writes with checked
+  //     content, or the removal of one's own reaction (un-react)
+  for (const [k, root] of deletedOn) {
+    const key = k.slice(root.length + 1);
+    if (root === SEGMENT_MESSAGES) {
+      if (!written.has(key)) fail(map.has(key) ? 'not-author' : 'schema-violation', 'A message is removed by writing a tombstone, not by deleting its entry.');
+    } else if (root === SEGMENT_VOTES) {
+      if (!votesWritten.has(key)) fail(key.split('|')[1] === actor.userId ? 'schema-violation' : 'not-your-vote');
+    } else {
+      const parsed = parseReactionKey(key);
+      if (!parsed) fail('schema-violation', 'Bad reaction key.');
+      if (parsed!.userId !== actor.userId) fail('forged-author');
+      reactionsWritten.add(key);
+    }
+  }
+
   // 3. deletions: a message or vote only as the previous value of a key this update rewrites;
   //    a reaction also by its own user (un-react)
   let walked = 0;
@@ -180,11 +228,12 @@ export function validateSegmentUpdate(
         if (++walked > MAX_DELETE_WALK) fail('update-too-large');
         const s = findStruct(new Y.ID(client, c));
         if (!s) {
-          // deleting what nobody has written yet would erase a future message of someone else
+          // deleting what nobody has written yet would erase a future message of someone else; and
+          // Yjs would keep even one's own such deletion pending, to apply it later unvalidated
           if (!isOwn(client)) fail('schema-violation');
-          break;
+          fail('missing-dependency', 'The update deletes content the server does not have.');
         }
-        c = s.id.clock + s.length;
+        c = s!.id.clock + s!.length;
         if (!(s instanceof Y.Item) || s.deleted) continue;
         const { root, key } = placementOf(s);
         if (key === null) fail('schema-violation');
@@ -200,7 +249,16 @@ export function validateSegmentUpdate(
     }
   }
 
-  return { newMessages, clientIds, writes: written.size + reactionsWritten.size + votesWritten.size, changed, votes };
+  // receipts follow the author's writing order, whatever client ids the writes came from (an
+  // offline backlog written across reloads arrives as one update with several client ids)
+  newMessages.sort((a, b) => a.createdAt - b.createdAt || a.clock - b.clock);
+  return {
+    newMessages: newMessages.map(({ id, bytes, author }) => ({ id, bytes, author })),
+    clientIds,
+    writes: written.size + reactionsWritten.size + votesWritten.size,
+    changed,
+    votes,
+  };
 }
 
 function checkWrite(existing: Message | undefined, next: Message, actor: Actor): void {

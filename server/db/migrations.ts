@@ -140,4 +140,23 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: 3,
+    name: 'room-messages',
+    sql: `
+      -- one row per message of a room, written with its seq (the receipt) in the same commit:
+      -- message ids are unique per room, and a receipt is the same whichever process issues it
+      CREATE TABLE room_messages (
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        segment INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        PRIMARY KEY (room_id, message_id)
+      );
+      CREATE UNIQUE INDEX room_messages_seq ON room_messages(room_id, seq);
+      CREATE INDEX room_messages_segment ON room_messages(room_id, segment);
+    `,
+  },
 ];

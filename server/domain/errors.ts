@@ -39,6 +39,7 @@ export const ERRORS = {
   'segment-closed': { status: 410, close: 4410, message: 'This segment no longer accepts writes.' },
   'resync': { status: 409, close: 4409, message: 'Sync this document again, keeping local state.' },
   'missing-dependency': { status: 409, close: 4409, message: 'The update depends on your own content the server has not received yet; re-sync this document.' },
+  'duplicate-id': { status: 409, close: 4409, message: 'A message with this id already exists in this room.' },
   'client-id-taken': { status: 403, close: 4403, message: 'That Yjs client id belongs to another user.' },
   'invalid-option': { status: 400, close: 4400, message: 'That option does not belong to this poll.' },
   'single-choice': { status: 400, close: 4400, message: 'This poll takes exactly one option.' },

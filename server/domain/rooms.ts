@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db/database.ts';
 import type { RoomsRepo, RoomRow, SegmentRow } from '../repos/rooms.ts';
+import type { MessagesRepo } from '../repos/messages.ts';
 import type { UsersRepo } from '../repos/users.ts';
 import type { AccessPolicy } from '../auth/access.ts';
 import type { Clock, EventBus, Ids } from './deps.ts';
@@ -16,6 +17,7 @@ export type { RoomSummary };
 export interface RoomDeps {
   db: Db;
   rooms: RoomsRepo;
+  messages: MessagesRepo;
   users: UsersRepo;
   access: AccessPolicy;
   clock: Clock;
@@ -63,24 +65,36 @@ export class RoomService {
   }
 
   /**
-   * Records an accepted new message: next room-wide sequence number, segment counters, and a seal
-   * when the segment reached its bound. Returns the receipt values. Called inside the update path.
+   * Reserves a new message's place in the room: its room-wide seq and server time, the segment it
+   * counts in (the one it was written to, or the open segment when that one is sealed: the message
+   * is then moved there), the segment counters, and a seal when the segment reached its bound.
+   * Idempotent: a message id that already has a row gets that row back (`fresh: false`), so the
+   * same message gets the same seq whoever asks. Runs inside the caller's transaction (the write
+   * queue's batch); the caller emits `room-changed` for `sealed` after the batch has committed.
    */
-  recordMessage(roomId: string, n: number, bytes: number): { seq: number; at: number; sealed: boolean } {
-    const r = this.tx(() => {
+  reserveMessage(roomId: string, writtenIn: number, id: string, author: string, bytes: number): { seq: number; at: number; segment: number; sealed: boolean; fresh: boolean } {
+    return this.tx(() => {
+      const known = this.d.messages.get(roomId, id);
+      if (known) return { seq: known.seq, at: known.at, segment: known.segment, sealed: false, fresh: false };
       const at = this.d.clock.now();
+      const written = this.d.rooms.segment(roomId, writtenIn);
+      const n = written && written.sealed_at === null ? writtenIn : (this.d.rooms.byId(roomId)?.open_segment ?? writtenIn);
       const seq = this.d.rooms.nextSeq(roomId, at);
       this.d.rooms.countMessage(roomId, n, bytes, at);
+      this.d.messages.insert({ room_id: roomId, message_id: id, segment: n, seq, at, author });
       const seg = this.d.rooms.segment(roomId, n)!;
       let sealed = false;
       if (seg.sealed_at === null && (seg.message_count >= this.d.segmentMaxMessages || seg.bytes >= this.d.segmentMaxBytes)) {
         this.sealAndOpenNext(roomId, n);
         sealed = true;
       }
-      return { seq, at, sealed };
+      return { seq, at, segment: n, sealed, fresh: true };
     });
-    if (r.sealed) this.d.events.emit('room-changed', roomId);
-    return r;
+  }
+
+  /** The segment a message id counts in, or undefined when the room has no such message. */
+  messageSegment(roomId: string, id: string): number | undefined {
+    return this.d.messages.get(roomId, id)?.segment;
   }
 
   segment(roomId: string, n: number): SegmentRow | undefined {

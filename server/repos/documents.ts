@@ -10,7 +10,7 @@ export function documentsRepo(db: Db) {
     maxId: db.prepare('SELECT MAX(id) FROM doc_updates WHERE name = ?').pluck(),
     upsertSnapshot: db.prepare(`INSERT INTO doc_snapshots (name, state, updated_at) VALUES (?, ?, ?)
                                 ON CONFLICT (name) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`),
-    dropTail: db.prepare('DELETE FROM doc_updates WHERE name = ? AND id <= ?'),
+    dropCovered: db.prepare("DELETE FROM doc_updates WHERE name = ? AND id IN (SELECT value FROM json_each(?))"),
     removeSnapshots: db.prepare("DELETE FROM doc_snapshots WHERE name = ? OR name LIKE ? ESCAPE '\\'"),
     removeUpdates: db.prepare("DELETE FROM doc_updates WHERE name = ? OR name LIKE ? ESCAPE '\\'"),
     removeClients: db.prepare("DELETE FROM doc_clients WHERE name = ? OR name LIKE ? ESCAPE '\\'"),
@@ -22,13 +22,17 @@ export function documentsRepo(db: Db) {
       snapshot: (s.snapshot.get(name) as Buffer | undefined) ?? null,
       tail: s.tail.all(name) as { id: number; data: Buffer }[],
     }),
-    append: (name: string, data: Uint8Array) => void s.append.run(name, Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
+    /** Appends one update; returns its row id. */
+    append: (name: string, data: Uint8Array) => Number(s.append.run(name, Buffer.from(data.buffer, data.byteOffset, data.byteLength)).lastInsertRowid),
     tailCount: (name: string) => s.tailCount.get(name) as number,
-    /** Replace the snapshot and drop the tail rows it covers, atomically. */
-    compact: (name: string, state: Uint8Array, coveredUpTo: number, now: number) =>
+    /**
+     * Replace the snapshot and drop exactly the tail rows merged into it, atomically. Rows another
+     * process appended meanwhile (not in `covered`) stay: their content may not be in `state`.
+     */
+    compact: (name: string, state: Uint8Array, covered: number[], now: number) =>
       db.transaction(() => {
         s.upsertSnapshot.run(name, Buffer.from(state), now);
-        s.dropTail.run(name, coveredUpTo);
+        s.dropCovered.run(name, JSON.stringify(covered));
       })(),
     maxUpdateId: (name: string) => (s.maxId.get(name) as number | null) ?? 0,
     /** Removes the head and every segment of a room. */

@@ -60,7 +60,7 @@ export function makeRoom(d: Domain, owner: { id: string }, members: { id: string
 /** Records `count` accepted messages in the room's open segment, as the collaboration layer does. */
 export function postMessages(d: Domain, roomId: string, count = 1, bytes = 100) {
   for (let i = 0; i < count; i++) {
-    d.rooms.recordMessage(roomId, d.rooms.openSegmentOf(roomId), bytes);
+    d.rooms.reserveMessage(roomId, d.rooms.openSegmentOf(roomId), d.ids.next(), 'author', bytes);
     d.clock.advance(1);
   }
 }

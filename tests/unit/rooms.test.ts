@@ -369,17 +369,17 @@ describe('segments in a `shared` room', () => {
   });
 });
 
-describe('recordMessage', () => {
+describe('reserveMessage', () => {
   it('numbers messages room-wide and seals the segment at its message bound', () => {
     const [alice, bob] = [makeUser(d), makeUser(d)];
     const room = makeRoom(d, alice, [bob]);
-    const receipts = Array.from({ length: 5 }, () => d.rooms.recordMessage(room.id, 0, 10));
+    const receipts = Array.from({ length: 5 }, (_, i) => d.rooms.reserveMessage(room.id, 0, `m${i}`, alice.id, 10));
     expect(receipts.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(receipts.map((r) => r.sealed)).toEqual([false, false, false, false, true]);
     expect(d.rooms.openSegmentOf(room.id)).toBe(1);
     expect(d.rooms.segment(room.id, 0)).toMatchObject({ message_count: 5, bytes: 50 });
     expect(d.rooms.segment(room.id, 0)!.sealed_at).not.toBeNull();
-    const next = d.rooms.recordMessage(room.id, 1, 10);
+    const next = d.rooms.reserveMessage(room.id, 1, 'm5', alice.id, 10);
     expect(next).toMatchObject({ seq: 6, sealed: false });
     expect(d.access.readableSegments(bob.id, room.id)).toEqual([0, 1]);
   });
@@ -388,8 +388,8 @@ describe('recordMessage', () => {
     d = makeDomain({ segmentMaxBytes: 1000 });
     const [alice, bob] = [makeUser(d), makeUser(d)];
     const room = makeRoom(d, alice, [bob]);
-    expect(d.rooms.recordMessage(room.id, 0, 600).sealed).toBe(false);
-    expect(d.rooms.recordMessage(room.id, 0, 600).sealed).toBe(true);
+    expect(d.rooms.reserveMessage(room.id, 0, 'a', alice.id, 600).sealed).toBe(false);
+    expect(d.rooms.reserveMessage(room.id, 0, 'b', alice.id, 600).sealed).toBe(true);
     expect(d.rooms.openSegmentOf(room.id)).toBe(1);
   });
 
@@ -397,9 +397,31 @@ describe('recordMessage', () => {
     const [alice, bob] = [makeUser(d), makeUser(d)];
     const room = makeRoom(d, alice, [bob]);
     d.clock.advance(60_000);
-    const r = d.rooms.recordMessage(room.id, 0, 10);
+    const r = d.rooms.reserveMessage(room.id, 0, 'm', alice.id, 10);
     expect(r.at).toBe(d.clock.now());
     expect(d.rooms.list(alice.id)[0].lastActivityAt).toBe(d.clock.now());
     expect(d.rooms.segment(room.id, 0)).toMatchObject({ first_at: r.at, last_at: r.at });
+  });
+
+  it('is idempotent: the same message id gets the same seq, whoever asks and how often', () => {
+    const [alice, bob] = [makeUser(d), makeUser(d)];
+    const room = makeRoom(d, alice, [bob]);
+    const first = d.rooms.reserveMessage(room.id, 0, 'same', alice.id, 10);
+    d.rooms.reserveMessage(room.id, 0, 'other', bob.id, 10);
+    const again = d.rooms.reserveMessage(room.id, 0, 'same', alice.id, 10);
+    expect(first.fresh).toBe(true);
+    expect(again).toMatchObject({ seq: first.seq, at: first.at, segment: 0, fresh: false });
+    expect(d.rooms.segment(room.id, 0)!.message_count).toBe(2);
+  });
+
+  it('places a message written into a sealed segment in the open one, with its seq taken at arrival', () => {
+    d = makeDomain({ segmentMaxMessages: 2 });
+    const [alice, bob] = [makeUser(d), makeUser(d)];
+    const room = makeRoom(d, alice, [bob]);
+    d.rooms.reserveMessage(room.id, 0, 'a', alice.id, 10);
+    expect(d.rooms.reserveMessage(room.id, 0, 'b', alice.id, 10).sealed).toBe(true);
+    const late = d.rooms.reserveMessage(room.id, 0, 'c', bob.id, 10); // offline writer, still on segment 0
+    expect(late).toMatchObject({ seq: 3, segment: 1, fresh: true });
+    expect(d.rooms.messageSegment(room.id, 'c')).toBe(1);
   });
 });

@@ -5,15 +5,19 @@
  */
 import type { User } from '$lib/api/types.ts';
 import { handleError, RefusalError } from '$lib/errors/handle-error.ts';
-import { parseReactionKey, reactionKey, SEGMENT_REACTIONS, type Reaction } from '$lib/protocol/schema';
+import { parseReactionKey, reactionKey, SEGMENT_MESSAGES, SEGMENT_REACTIONS, type Reaction } from '$lib/protocol/schema';
 import type { TimelineMessage } from '$lib/messages/timeline.ts';
-import type * as Y from 'yjs';
+import type { RoomView } from '$lib/state/room-view.svelte.ts';
 
-export function toggleReaction(doc: Y.Doc | null, me: User, message: TimelineMessage, emoji: string): void {
-  if (!doc || message.deleted || message.system) return;
+/** Counts against the write budget like any message write. */
+export function toggleReaction(room: RoomView, me: User, message: TimelineMessage, emoji: string): void {
+  const doc = room.docOf(message.segment);
+  // a post still in the outbox is not in the document yet: nothing to react to there
+  if (!doc || message.deleted || message.system || !doc.getMap(SEGMENT_MESSAGES).has(message.id)) return;
   const key = reactionKey(message.id, me.id, emoji);
   if (!parseReactionKey(key)) return handleError(new RefusalError('schema-violation'));
   const map = doc.getMap<Reaction>(SEGMENT_REACTIONS);
+  room.countWrite();
   if (map.has(key)) map.delete(key);
   else map.set(key, { at: Date.now() });
 }

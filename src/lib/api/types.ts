@@ -36,5 +36,7 @@ export interface RoomDetail {
 
 export interface PublicConfig {
   messages: { maxChars: number };
+  /** The server's rate limits (server/http/rate-limits.ts); the client paces its writes under them. */
+  rateLimits?: Partial<Record<string, { points: number; durationSec: number }>>;
   registration?: 'open' | 'invite-only';
 }

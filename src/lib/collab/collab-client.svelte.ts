@@ -18,7 +18,9 @@
  */
 import { HocuspocusProviderWebsocket, WebSocketStatus } from '@hocuspocus/provider';
 import type * as Y from 'yjs';
-import { docChannelName, docDbName } from '$lib/local/keys.ts';
+import { docChannelName, docDbName, unsentKey } from '$lib/local/keys.ts';
+import { ownUnacked } from '$lib/messages/segments.ts';
+import { parseDocName, type Message } from '$lib/protocol/schema';
 import { SyncedDoc, type DocListener, type SyncedDocHost } from './synced-doc.ts';
 
 export type SocketStatus = 'connecting' | 'connected' | 'disconnected';
@@ -46,8 +48,10 @@ export interface CollabClientOptions {
   userId: string;
   /** The server ended the session (socket closed 4401, or a document said `unauthorized`). */
   onSessionEnded(code: string): void;
-  /** A refused document is dropped: save the user's own unacknowledged content from `doc`. */
-  beforeDrop(docName: string, doc: Y.Doc, code: string): void;
+  /** A new message of the user was refused: keep it as a failed item. */
+  onFailed(docName: string, message: Message, code: string): void;
+  /** Resolves when one more write may go to the server (the client's rate budget), taking it. */
+  pace(): Promise<void>;
   /** A refusal to show the user. */
   onRefusal(code: string): void;
 }
@@ -69,6 +73,7 @@ export class CollabClient {
   private destroyed = false;
   private opts: CollabClientOptions;
   private host: SyncedDocHost;
+  private changeListeners = new Set<() => void>();
 
   constructor(opts: CollabClientOptions) {
     this.opts = opts;
@@ -82,9 +87,15 @@ export class CollabClient {
     const userId = opts.userId;
     this.host = {
       socket: this.socket,
+      userId,
       dbName: (name) => docDbName(userId, name),
       channelName: (name) => docChannelName(userId, name),
-      beforeDrop: (name, doc, code) => opts.beforeDrop(name, doc, code),
+      unsentKey: (name) => unsentKey(userId, name),
+      pace: () => opts.pace(),
+      failed: (name, message, code) => opts.onFailed(name, message, code),
+      changed: () => {
+        for (const l of [...this.changeListeners]) l();
+      },
       sessionEnded: (code) => opts.onSessionEnded(code),
       report: (code) => opts.onRefusal(code),
     };
@@ -104,6 +115,25 @@ export class CollabClient {
   /** Names of the IndexedDB databases of the documents open now. */
   get openDatabaseNames(): string[] {
     return [...this.docs.keys()].map((n) => docDbName(this.userId, n));
+  }
+
+  /** Called on every content change of any open document (e.g. to recount unsent messages). */
+  onChange(fn: () => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
+
+  /**
+   * The user's own messages in the open documents that the server has not acknowledged (no
+   * receipt yet), plus those kept from a refused copy and not yet written again.
+   */
+  unsentMessages(): Message[] {
+    const byId = new Map<string, Message>();
+    for (const [name, d] of this.docs) {
+      if (parseDocName(name)?.kind !== 'segment') continue;
+      for (const m of [...ownUnacked(d.doc, this.userId), ...d.unsentPosts()]) byId.set(m.id, m);
+    }
+    return [...byId.values()];
   }
 
   acquire(name: string, listener: DocListener = {}): DocRef {

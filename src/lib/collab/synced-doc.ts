@@ -9,12 +9,19 @@
  * what makes a reconnect sync only the difference.
  *
  * What the server can say about it:
- * - `missing-dependency` (transient): nothing is dropped; the document re-authenticates and runs the
- *   handshake again on the open socket (`provider.onOpen`), after a short back-off if it repeats.
+ * - `missing-dependency`, `resync`, `rate-limited` (transient): nothing is dropped; the document
+ *   re-authenticates and runs the handshake again on the open socket (`provider.onOpen`), with a
+ *   back-off that grows while it repeats (longer for `rate-limited`: a reason to wait).
  * - any other refusal (a close with a reason): the refused change sits in the local doc and its
- *   IndexedDB copy and would be re-sent forever, so both are dropped: the host first takes the
- *   user's own unacknowledged messages out of the old doc (`beforeDrop`, kept as failed items),
- *   then provider and doc are destroyed, the database deletion is awaited, and a fresh copy opens.
+ *   IndexedDB copy and would be re-sent forever, so both are dropped. First every change of the
+ *   user that may not be on the server is captured (`captureUnsent`: posts, edits, deletes,
+ *   reactions, votes) into a stash in localStorage; if that throws, nothing is dropped. Then provider
+ *   and doc are destroyed, the database deletion is awaited, and a fresh copy opens. Once it has the
+ *   server's state, the stash is replayed (`replay`): each change the server lacks is written again,
+ *   one per update, paced by the host's rate budget, the next only after the server acknowledged the
+ *   previous one. So a later refusal names its change: that one is left out (a post becomes a
+ *   failed item, shown for retry) and the rest go on. When the first refusal leaves exactly one
+ *   change unsent, that change was the refused one and is not re-sent.
  * - a denial at authentication (`not-found`, `not-a-member`): the document is not ours (any more);
  *   its local copy is deleted and listeners are told. Session-ending codes go to the host.
  * - another tab deletes the database (logout, or its own refusal): our connection gets
@@ -26,7 +33,10 @@ import { HocuspocusProvider, WebSocketStatus, type HocuspocusProviderWebsocket }
 import { IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
 import { DocRelay } from '$lib/local/doc-relay.ts';
+import { readJson, removeKey, writeJson } from '$lib/local/storage.ts';
 import { deleteDatabase } from '$lib/local/wipe.ts';
+import type { Message } from '$lib/protocol/schema';
+import { applyChange, candidateKey, captureUnsent, mergeCandidates, planChange, type Candidate, type Change } from './unsent.ts';
 
 export interface DocListener {
   /** The content changed: an update (local, server, other tab), the local copy loaded, or a reset. */
@@ -41,10 +51,18 @@ export interface DocListener {
 
 export interface SyncedDocHost {
   readonly socket: HocuspocusProviderWebsocket;
+  /** Whose changes survive a refusal. */
+  readonly userId: string;
   dbName(docName: string): string;
   channelName(docName: string): string;
-  /** A refused document's local copy is about to be dropped: take what must survive out of `doc`. */
-  beforeDrop(docName: string, doc: Y.Doc, code: string): void;
+  /** localStorage key of the changes kept from a refused copy of this document. */
+  unsentKey(docName: string): string;
+  /** Resolves when one more write may go to the server (the client's rate budget), taking it. */
+  pace(): Promise<void>;
+  /** A new message of the user was refused: keep it as a failed item (retry, discard). */
+  failed(docName: string, message: Message, code: string): void;
+  /** Some document's content changed (the host recounts unsent messages). */
+  changed(): void;
   /** The server says the session is over. */
   sessionEnded(code: string): void;
   /** A refusal or denial to report to the user (through the error funnel). */
@@ -54,13 +72,26 @@ export interface SyncedDocHost {
 /** The server's answer to our own close message: not a refusal. */
 const OWN_CLOSE = 'provider_initiated';
 /** Refusals that ask for a re-sync with local state kept (PROTOCOL.md). */
-const TRANSIENT = new Set(['missing-dependency', 'resync']);
+const TRANSIENT = new Set(['missing-dependency', 'resync', 'rate-limited']);
+/** Refusals that say nothing about the content: with one unsent change, it is still re-sent. */
+const NOT_ABOUT_CONTENT = new Set(['client-id-taken', 'internal-error', 'update-too-large']);
 /** Denials after which the local copy is deleted: the document is not readable by this user. */
 const GONE = new Set(['not-found', 'not-a-member']);
 const SESSION_ENDED = new Set(['unauthorized', 'session-revoked', 'account-disabled']);
 /** Re-open after another tab deleted our database, once its deletion has run. */
 const FOREIGN_DELETE_REOPEN_MS = 300;
 const MAX_RESYNC_DELAY_MS = 5000;
+/** `rate-limited`: wait 1 s, 2 s, 4 s … up to 30 s before the handshake carries the writes again. */
+const RATE_LIMITED_DELAY_MS = 1000;
+const MAX_RATE_LIMITED_DELAY_MS = 30_000;
+
+/** What a refusal left to write again (localStorage, so that a reload does not lose it). */
+interface Stash {
+  code: string;
+  /** A change was already found to be the refused one: re-send all the others. */
+  isolated: boolean;
+  items: Candidate[];
+}
 /** Origin of relayed updates applied before a provider exists. */
 const RELAYED = Symbol('relayed');
 
@@ -85,10 +116,17 @@ export class SyncedDoc {
   private generation = 0;
   private closed = false;
   private resyncs = 0;
+  private stash: Stash | null;
+  /** The re-applied change waiting for the server's acknowledgement. */
+  private inFlight: Change | null = null;
+  private ackWaiter: ((acked: boolean) => void) | null = null;
+  private replayGen = -1;
 
   constructor(name: string, host: SyncedDocHost) {
     this.name = name;
     this.host = host;
+    const stash = readJson<Stash>(host.unsentKey(name));
+    this.stash = stash && Array.isArray(stash.items) ? stash : null;
     this.doc = new Y.Doc();
     this.local = this.open(this.doc);
   }
@@ -113,6 +151,7 @@ export class SyncedDoc {
     if (this.closed) return;
     this.closed = true;
     this.generation++;
+    this.resolveAck(false);
     this.listeners.clear();
     await this.teardown(this.doc, false);
   }
@@ -168,8 +207,13 @@ export class SyncedDoc {
     provider.on('synced', () => {
       if (!current()) return;
       this.synced = true;
-      this.resyncs = 0;
       this.emit('synced');
+      if (this.stash) void this.replay(gen);
+    });
+    provider.on('unsyncedChanges', ({ number }: { number: number }) => {
+      if (!current() || number !== 0) return;
+      this.resyncs = 0; // everything we wrote is on the server: a later refusal starts a new back-off
+      this.resolveAck(true);
     });
     this.provider = provider;
     provider.attach();
@@ -178,7 +222,7 @@ export class SyncedDoc {
   // ---- what the server says -------------------------------------------------------------------
 
   private onRefused(code: string): void {
-    if (TRANSIENT.has(code)) return this.resync();
+    if (TRANSIENT.has(code)) return this.resync(code);
     if (SESSION_ENDED.has(code)) return this.host.sessionEnded(code);
     if (GONE.has(code)) return void this.forget(code);
     this.host.report(code);
@@ -186,10 +230,15 @@ export class SyncedDoc {
   }
 
   /** Run the handshake again on the open socket; the sync step 2 then carries what was missing. */
-  private resync(): void {
+  private resync(code: string): void {
     const provider = this.provider;
     if (!provider) return;
-    const delay = this.resyncs === 0 ? 0 : Math.min(MAX_RESYNC_DELAY_MS, 100 * 2 ** this.resyncs);
+    const delay =
+      code === 'rate-limited'
+        ? Math.min(MAX_RATE_LIMITED_DELAY_MS, RATE_LIMITED_DELAY_MS * 2 ** this.resyncs)
+        : this.resyncs === 0
+          ? 0
+          : Math.min(MAX_RESYNC_DELAY_MS, 100 * 2 ** this.resyncs);
     this.resyncs++;
     const gen = this.generation;
     setTimeout(() => {
@@ -197,15 +246,28 @@ export class SyncedDoc {
     }, delay);
   }
 
-  /** Refused change: drop the local copy (memory and IndexedDB) and open a fresh one. */
+  /**
+   * Refused change: keep every unsent change of the user (the stash), then drop the local copy
+   * (memory and IndexedDB) and open a fresh one; `replay` writes the stash again once it synced.
+   */
   private async drop(code: string): Promise<void> {
-    const gen = ++this.generation;
     const old = this.doc;
+    let captured: Candidate[];
     try {
-      this.host.beforeDrop(this.name, old, code);
+      captured = captureUnsent(old, this.host.userId);
     } catch (e) {
+      // without the capture a drop would lose work: keep the copy (its connection stays closed)
       console.error(e);
+      this.host.report('internal-error');
+      return;
     }
+    const gen = ++this.generation;
+    const culprit = this.inFlight;
+    this.inFlight = null;
+    this.resolveAck(false);
+    if (culprit) this.refusedChange(culprit, code);
+    const items = mergeCandidates(this.stash?.items ?? [], captured, new Set(culprit ? [candidateKey(culprit)] : []));
+    this.saveStash(items.length ? { code, isolated: culprit !== null || this.stash?.isolated === true, items } : null);
     const fresh = new Y.Doc();
     this.doc = fresh;
     this.synced = false;
@@ -216,6 +278,71 @@ export class SyncedDoc {
     this.emit('change');
   }
 
+  /**
+   * Writes the stash again on the current copy (which has the server's state), one change per
+   * update, each after the budget allows it and only once the previous one was acknowledged.
+   */
+  private async replay(gen: number): Promise<void> {
+    if (this.replayGen === gen || !this.stash) return;
+    this.replayGen = gen;
+    const me = this.host.userId;
+    const stash = this.stash;
+    const planned = stash.items.map((c) => planChange(c, this.doc, me)).filter((c): c is Change => c !== null);
+    if (!stash.isolated && planned.length === 1 && !NOT_ABOUT_CONTENT.has(stash.code)) {
+      // the refused update carried this change alone: it is the refused one
+      this.refusedChange(planned[0], stash.code);
+      return this.saveStash(null);
+    }
+    for (const c of [...stash.items]) {
+      if (planChange(c, this.doc, me)) await this.host.pace();
+      if (gen !== this.generation) return;
+      // planned again: the server (another member, another tab) may have changed it meanwhile
+      const change = planChange(c, this.doc, me);
+      if (change) {
+        this.inFlight = change;
+        applyChange(this.doc, change);
+        if (!(await this.untilAcked(gen))) return; // refused or closed: `drop` keeps what is left
+        this.inFlight = null;
+      }
+      const rest = (this.stash?.items ?? []).filter((x) => candidateKey(x) !== candidateKey(c));
+      this.saveStash(rest.length ? { ...stash, items: rest } : null);
+    }
+    this.saveStash(null);
+  }
+
+  /** The server refused this change alone: not sent again; a new message is kept as failed. */
+  private refusedChange(change: Change, code: string): void {
+    if (change.post) this.host.failed(this.name, change.value as Message, code);
+  }
+
+  private untilAcked(gen: number): Promise<boolean> {
+    const provider = this.provider;
+    if (!provider || gen !== this.generation) return Promise.resolve(false);
+    if (provider.unsyncedChanges === 0) return Promise.resolve(true);
+    this.resolveAck(false);
+    return new Promise((resolve) => (this.ackWaiter = resolve));
+  }
+
+  private resolveAck(acked: boolean): void {
+    const waiter = this.ackWaiter;
+    this.ackWaiter = null;
+    waiter?.(acked);
+  }
+
+  private saveStash(stash: Stash | null): void {
+    this.stash = stash;
+    if (stash) writeJson(this.host.unsentKey(this.name), stash);
+    else removeKey(this.host.unsentKey(this.name));
+  }
+
+  /** Own new messages kept from a refused copy and not yet written again (for the logout count). */
+  unsentPosts(): Message[] {
+    const me = this.host.userId;
+    return (this.stash?.items ?? [])
+      .filter((c) => c.unacked && (c.value as Message | null)?.author === me && !(c.value as Message).deleted)
+      .map((c) => c.value as Message);
+  }
+
   private onDenied(code: string): void {
     if (SESSION_ENDED.has(code)) return this.host.sessionEnded(code);
     void this.forget(code);
@@ -224,6 +351,8 @@ export class SyncedDoc {
   /** Not ours (any more): stop, delete the local copy, tell the listeners. */
   private async forget(code: string): Promise<void> {
     this.generation++;
+    this.resolveAck(false);
+    if (GONE.has(code)) this.saveStash(null);
     this.denied = code;
     const old = this.doc;
     this.doc = new Y.Doc();
@@ -240,6 +369,7 @@ export class SyncedDoc {
   private onForeignDelete(gen: number): void {
     if (gen !== this.generation || this.closed) return;
     const next = ++this.generation;
+    this.resolveAck(false);
     const old = this.doc;
     const fresh = new Y.Doc();
     this.doc = fresh;
@@ -286,6 +416,7 @@ export class SyncedDoc {
   private emit(kind: 'change' | 'synced'): void;
   private emit(kind: 'denied', code: string): void;
   private emit(kind: 'change' | 'synced' | 'denied', code?: string): void {
+    if (kind === 'change') this.host.changed();
     for (const l of [...this.listeners]) {
       try {
         if (kind === 'change') l.change?.();

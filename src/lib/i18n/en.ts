@@ -81,6 +81,14 @@ export const en = {
     directFallback: 'Direct chat',
     unnamedGroup: 'Unnamed group',
   },
+  logoutPrompt: {
+    title: 'Messages not sent yet',
+    unsent: (n: number) => (n === 1 ? '1 message has not reached the server yet. Logging out now deletes it from this device.' : `${n} messages have not reached the server yet. Logging out now deletes them from this device.`),
+    waiting: (n: number) => `Sending… ${n} left. You will be logged out when they are sent.`,
+    cancel: 'Cancel',
+    wait: 'Wait, then log out',
+    anyway: 'Log out anyway',
+  },
   message: {
     edited: '(edited)',
     deleted: 'message deleted',

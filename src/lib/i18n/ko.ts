@@ -83,6 +83,14 @@ export const ko: Strings = {
     directFallback: '1:1 채팅',
     unnamedGroup: '이름 없는 그룹',
   },
+  logoutPrompt: {
+    title: '아직 보내지 않은 메시지',
+    unsent: (n: number) => `메시지 ${n}개가 아직 서버에 전달되지 않았습니다. 지금 로그아웃하면 이 기기에서 삭제됩니다.`,
+    waiting: (n: number) => `보내는 중… ${n}개 남음. 모두 보내면 로그아웃합니다.`,
+    cancel: '취소',
+    wait: '보낸 뒤 로그아웃',
+    anyway: '그래도 로그아웃',
+  },
   message: {
     edited: '(수정됨)',
     deleted: '삭제된 메시지입니다',

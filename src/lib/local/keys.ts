@@ -26,6 +26,14 @@ export const docChannelName = (userId: string, docName: string) => `${userPrefix
 export const readKey = (userId: string, roomId: string) => `${userPrefix(userId)}read:${roomId}`;
 /** localStorage: own messages the server refused, kept for retry. */
 export const failedKey = (userId: string, roomId: string) => `${userPrefix(userId)}failed:${roomId}`;
+/** localStorage: own changes taken out of a refused document copy, until they are written again. */
+export const unsentKey = (userId: string, docName: string) => `${userPrefix(userId)}unsent:${docName}`;
+/** localStorage: posts not yet written into a document (paced under the server's rate limit). */
+export const outboxKey = (userId: string, roomId: string) => `${userPrefix(userId)}outbox:${roomId}`;
+/** localStorage: when this device's recent writes went out (the client side of the rate limit). */
+export const writesKey = (userId: string) => `${userPrefix(userId)}writes`;
+/** localStorage: the last `createdAt` given to a message on this device (kept strictly increasing). */
+export const clockKey = (userId: string) => `${userPrefix(userId)}clock`;
 /** localStorage: when this user first signed in on this device (messages before it count as read). */
 export const sinceKey = (userId: string) => `${userPrefix(userId)}since`;
 

@@ -9,8 +9,10 @@
  * open too. A segment the server refuses to show (`not-found`: history from before we joined) is
  * skipped. `destroy()` releases every document (the room list keeps the head and open segment).
  *
- * Refusals are handled where the documents live (`SyncedDoc`); own messages they cost are kept in
- * the `FailedMessages` store and shown here for retry until they reappear in the timeline.
+ * Posts go through the user's `Outbox` (paced under the server's rate limit) and show as pending
+ * from the moment they are written. Refusals are handled where the documents live (`SyncedDoc`);
+ * a refused new message is kept in the `FailedMessages` store and shown here, in its place, for
+ * retry until it reappears in the timeline.
  */
 import { api, ApiError } from '$lib/api/client.ts';
 import type { RoomDetail, User } from '$lib/api/types.ts';
@@ -18,16 +20,20 @@ import type { CollabClient, DocRef } from '$lib/collab/collab-client.svelte.ts';
 import { handleError } from '$lib/errors/handle-error.ts';
 import { t } from '$lib/i18n/index.ts';
 import type { FailedMessage, FailedMessages } from '$lib/local/failed-messages.svelte.ts';
+import type { Outbox } from '$lib/local/outbox.svelte.ts';
 import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
 import { segmentView } from '$lib/messages/segments.ts';
-import { buildTimeline, type TimelineMessage } from '$lib/messages/timeline.ts';
-import { HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, SEGMENT_MESSAGES, headName, segmentName, type Member, type SegmentInfo } from '$lib/protocol/schema';
+import { buildTimeline, withQueued, type TimelineMessage } from '$lib/messages/timeline.ts';
+import { HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, SEGMENT_MESSAGES, headName, segmentName, type Member, type Message, type SegmentInfo } from '$lib/protocol/schema';
 import type * as Y from 'yjs';
 
 export interface RoomViewDeps {
   collab: CollabClient;
   me: User;
   failed: FailedMessages;
+  outbox: Outbox;
+  /** An edit, delete or reaction is written: it counts against the write budget. */
+  countWrite(): void;
   reads: ReadMarkers;
   /** The room disappeared for this user (left, kicked, deleted). */
   onGone(roomId: string): void;
@@ -55,7 +61,11 @@ export class RoomView {
   head = $state.raw<HeadRoom>({});
   members = $state.raw<Record<string, Member>>({});
   /** Every message of the opened segments, in protocol order. */
-  timeline = $state.raw<TimelineMessage[]>([]);
+  private docTimeline = $state.raw<TimelineMessage[]>([]);
+  /** Posts not yet written into a document (the outbox), always pending. */
+  queued = $derived(this.deps.outbox.of(this.roomId));
+  /** The documents' timeline with the queued posts among the pending ones. */
+  timeline = $derived(withQueued(this.docTimeline, this.queued, this.openSegment));
   /** How many of the newest messages are rendered (grows as the reader scrolls up). */
   limit = $state(FIRST_PAGE);
   messages = $derived(this.timeline.length > this.limit ? this.timeline.slice(-this.limit) : this.timeline);
@@ -144,6 +154,20 @@ export class RoomView {
   authorName(userId: string): string {
     const m = this.members[userId] ?? this.detail?.members.find((x) => x.id === userId);
     return m ? m.displayName || m.username : t.room.unknownAuthor;
+  }
+
+  /** A new message goes out through the outbox (in writing order, paced). */
+  post(msg: Message): void {
+    this.deps.outbox.post(this.roomId, msg);
+  }
+
+  /** Edits or removes a post still in the outbox; false when it is not there (already written). */
+  updateQueued(id: string, fn: (m: Message) => Message | null): boolean {
+    return this.deps.outbox.update(this.roomId, id, fn);
+  }
+
+  countWrite(): void {
+    this.deps.countWrite();
   }
 
   dropFailed(id: string): void {
@@ -342,7 +366,7 @@ export class RoomView {
     this.readHead();
     if (this.destroyed) return;
     const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc)));
-    this.timeline = timeline;
+    this.docTimeline = timeline;
     const failed = this.deps.failed.of(this.roomId);
     if (failed.length) {
       const present = new Set(timeline.map((m) => m.id));

@@ -1,6 +1,7 @@
 /**
  * Who is signed in, the server's public config, and what lives only while signed in: the room
- * list, the tab's collaboration socket, read markers and failed messages.
+ * list, the tab's collaboration socket, read markers, the outbox of posts not yet written (paced by
+ * the write budget under the server's published rate limits) and failed messages.
  *
  * Local first: after one online sign-in the user (`/api/me`) and the config are kept in
  * localStorage, so the app starts from them with no network and checks the session in the
@@ -14,14 +15,14 @@ import { roomPath } from '$lib/actions/rooms.ts';
 import { CollabClient } from '$lib/collab/collab-client.svelte.ts';
 import { handleError, onSessionEnded, RefusalError } from '$lib/errors/handle-error.ts';
 import { FailedMessages } from '$lib/local/failed-messages.svelte.ts';
-import { CONFIG_KEY, failedKey, LOGOUT_PENDING_KEY, ME_KEY, readKey } from '$lib/local/keys.ts';
+import { CONFIG_KEY, failedKey, LOGOUT_PENDING_KEY, ME_KEY, readKey, writesKey } from '$lib/local/keys.ts';
+import { Outbox, type WriteResult } from '$lib/local/outbox.svelte.ts';
+import { FALLBACK_LIMITS, WriteBudget, type WriteLimits } from '$lib/local/write-budget.ts';
 import { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
 import { readJson, removeKey, writeJson } from '$lib/local/storage.ts';
 import { TabChannel, type TabMessage } from '$lib/local/tabs.ts';
 import { deleteRoomDatabases, finishPendingWipes, wipeUserData } from '$lib/local/wipe.ts';
-import { ownUnacked } from '$lib/messages/segments.ts';
-import { parseDocName } from '$lib/protocol/schema';
-import type * as Y from 'yjs';
+import { HEAD_ROOM, headName, parseDocName, SEGMENT_MESSAGES, segmentName, type Message } from '$lib/protocol/schema';
 import { Notifier } from './notifications.svelte.ts';
 import { PresenceState } from './presence.svelte.ts';
 import { VoteQueue } from '$lib/polls/vote-queue.svelte.ts';
@@ -37,6 +38,8 @@ export class Session {
   readonly rooms = new RoomList();
   readonly reads = new ReadMarkers();
   readonly failed = new FailedMessages();
+  /** Posts not yet written into a document (paced); shown as pending. */
+  readonly outbox = new Outbox();
   readonly notifier = new Notifier();
   /** Who is online (the `presence` document, one per tab). */
   readonly presence = new PresenceState();
@@ -46,6 +49,7 @@ export class Session {
   maxChars = $derived(this.config?.messages.maxChars ?? null);
 
   private tabs: TabChannel;
+  private budget: WriteBudget | null = null;
   private ending: Promise<void> | null = null;
   /** The cached user has not been confirmed by the server yet (we started offline). */
   private unverified = false;
@@ -94,10 +98,13 @@ export class Session {
         url: CollabClient.urlFor(location),
         userId: user.id,
         onSessionEnded: (code) => handleError(new RefusalError(code)),
-        beforeDrop: (name, doc, code) => this.keepFailed(name, doc, code),
+        onFailed: (name, message, code) => this.keepFailed(name, message, code),
+        pace: () => this.pace(),
         onRefusal: (code) => handleError(new RefusalError(code)),
       });
       this.collab = collab;
+      this.budget = new WriteBudget(writesKey(user.id), () => this.writeLimits(), () => collab.status === 'connected');
+      this.outbox.use(user.id, { budget: this.budget, write: (roomId, msg) => this.writePost(collab, roomId, msg) });
       this.rooms.start({
         collab,
         me: user,
@@ -121,6 +128,8 @@ export class Session {
     this.rooms.stop();
     this.presence.stop();
     this.votes.use(null);
+    this.outbox.use(null, null);
+    this.budget = null;
     this.user = null;
     this.unverified = false;
     this.readsToPush.clear();
@@ -219,20 +228,60 @@ export class Session {
     writeJson(ME_KEY, next);
   }
 
-  /** A refused segment is dropped: the user's own messages in it that the server never took. */
-  private keepFailed(docName: string, doc: Y.Doc, code: string): void {
+  /** The server refused one of the user's new messages: kept for retry, in its place. */
+  private keepFailed(docName: string, m: Message, code: string): void {
     const parsed = parseDocName(docName);
-    const me = this.user;
-    if (parsed?.kind !== 'segment' || !me) return;
-    const lost = ownUnacked(doc, me.id).map((m) => ({
-      id: m.id,
-      text: m.text,
-      createdAt: m.createdAt,
-      code,
-      ...(m.replyTo ? { replyTo: m.replyTo } : {}),
-      ...(m.mentions ? { mentions: m.mentions } : {}),
-    }));
-    if (lost.length) this.failed.add(parsed.roomId, lost);
+    if (parsed?.kind !== 'segment') return;
+    this.failed.add(parsed.roomId, [
+      { id: m.id, text: m.text, createdAt: m.createdAt, code, ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.mentions ? { mentions: m.mentions } : {}) },
+    ]);
+  }
+
+  /** The server's published limits (cached with the config, so known offline too). */
+  private writeLimits(): WriteLimits {
+    const r = this.config?.rateLimits;
+    return { messages: r?.messages ?? FALLBACK_LIMITS.messages, backlog: r?.backlog ?? FALLBACK_LIMITS.backlog };
+  }
+
+  /** Waits for the write budget and takes one write (re-applied changes after a refusal). */
+  private async pace(): Promise<void> {
+    const budget = this.budget;
+    if (!budget) return;
+    await budget.whenAvailable(() => this.budget !== budget);
+    budget.take();
+  }
+
+  /** A write made right away (edit, delete, reaction) still counts against the budget. */
+  countWrite(): void {
+    this.budget?.take();
+  }
+
+  /** Messages of the user not yet acknowledged by the server: queued, pending, or kept after a refusal. */
+  unsentCount(): number {
+    const ids = new Set([...this.outbox.all(), ...(this.collab?.unsentMessages() ?? [])].map((m) => m.id));
+    return ids.size;
+  }
+
+  /** The outbox writes a post into the room's open segment (the head says which one). */
+  private async writePost(collab: CollabClient, roomId: string, msg: Message): Promise<WriteResult> {
+    if (collab.closed) return 'later';
+    const head = collab.acquire(headName(roomId));
+    try {
+      await head.whenLocal();
+      if (head.denied) return 'gone';
+      const open = head.doc.getMap(HEAD_ROOM).get('openSegment');
+      const segment = collab.acquire(segmentName(roomId, typeof open === 'number' ? open : 0));
+      try {
+        await segment.whenLocal();
+        if (segment.denied || collab.closed) return segment.denied ? 'gone' : 'later';
+        segment.doc.getMap<Message>(SEGMENT_MESSAGES).set(msg.id, msg);
+        return 'ok';
+      } finally {
+        segment.release();
+      }
+    } finally {
+      head.release();
+    }
   }
 
   /** The user is no longer in the room: its local copies and keys go. */
@@ -277,6 +326,7 @@ export class Session {
   private onStorage = (e: StorageEvent) => {
     this.reads.onStorage(e);
     this.failed.onStorage(e);
+    this.outbox.onStorage(e);
   };
 
   private onOnline = () => {

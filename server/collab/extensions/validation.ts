@@ -1,0 +1,122 @@
+/**
+ * Validation: every client update is checked (SPEC §4) against the document it will be applied to,
+ * and counted against the writer's rate limit, before Hocuspocus applies it.
+ *
+ * - beforeSync fires for every sync step 2 / update of a client before it is applied (sync step 1
+ *   carries only a state vector). Throwing refuses the update as a whole: nothing is applied and the
+ *   document connection is closed with the code as reason. A passing update's result waits in
+ *   `WritePath.pending` for the storage extension, which commits it with the apply.
+ * - afterHandleMessage fires after the message was handled (applied or not): what was validated but
+ *   never applied (nothing new in it, or the apply threw) releases its claims; edits that landed on
+ *   the sealed copy of a moved message are forwarded.
+ * - beforeHandleAwareness: presence does not ride on awareness; refusing it keeps the
+ *   15-second awareness renewal storm off the server.
+ */
+import type { Extension, afterHandleMessagePayload, beforeSyncPayload } from '@hocuspocus/server';
+import type { Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import * as Y from 'yjs';
+import type { AccessPolicy } from '../../auth/access.ts';
+import type { Clock } from '../../domain/deps.ts';
+import type { RoomService } from '../../domain/rooms.ts';
+import type { PollService } from '../../domain/polls.ts';
+import { DomainError } from '../../domain/errors.ts';
+import type { RateLimits } from '../../http/rate-limits.ts';
+import { checkReadOnlyUpdate, validateSegmentUpdate } from '../validate.ts';
+import type { WritePath } from '../write-path.ts';
+import { refusal, type CollabContext } from '../context.ts';
+
+export interface ValidationConfig {
+  access: AccessPolicy;
+  roomService: RoomService;
+  polls: PollService;
+  writes: WritePath;
+  rateLimits: RateLimits;
+  maxMessageChars: number;
+  maxUpdateBytes: number;
+  clock: Clock;
+  /** Updates arriving this soon after a document (re)authenticates count as the offline backlog. */
+  backlogGraceMs: number;
+  log: Logger;
+}
+
+export class Validation implements Extension {
+  extensionName = 'validation';
+  priority = 900;
+  /** Bumped on every update of a loaded document: tells whether validation must run again. */
+  private versions = new WeakMap<Y.Doc, number>();
+  private messageLimiter: RateLimiterMemory;
+  // what was written offline arrives at once in the reconnect's sync step 2: its own, larger budget
+  private backlogLimiter: RateLimiterMemory;
+
+  constructor(private configuration: ValidationConfig) {
+    const l = configuration.rateLimits;
+    this.messageLimiter = new RateLimiterMemory({ points: l.messages.points, duration: l.messages.durationSec });
+    this.backlogLimiter = new RateLimiterMemory({ points: l.backlog.points, duration: l.backlog.durationSec });
+  }
+
+  /** Called by the storage extension when an instance loads. */
+  watch(doc: Y.Doc): void {
+    doc.on('update', () => this.versions.set(doc, (this.versions.get(doc) ?? 0) + 1));
+  }
+
+  async beforeSync({ type, payload, document, documentName, context, connection }: beforeSyncPayload<CollabContext>): Promise<void> {
+    if (type === 0 || context.server) return;
+    const c = this.configuration;
+    try {
+      if (payload.byteLength > c.maxUpdateBytes) throw new DomainError('update-too-large');
+      const access = context.access!;
+      if (access.segment === null) return checkReadOnlyUpdate(document, payload);
+      if (!c.roomService.segment(access.roomId, access.segment)) throw new DomainError('segment-closed');
+      const userId = context.user!.id;
+      const validate = () =>
+        validateSegmentUpdate(document, payload, { userId, isRoomAdmin: c.access.moderates(userId, access.roomId) }, {
+          maxChars: c.maxMessageChars,
+          clientOwner: (client) => c.writes.clientOwner(documentName, client),
+          messageSegment: (id) => c.writes.messageSegment(access.roomId, id),
+          checkVote: (pollId, optionIds) => (c.polls.roomOf(pollId) === access.roomId ? c.polls.checkDocumentVote(pollId, optionIds) : 'invalid-option'),
+        });
+      let result = validate();
+      if (result.writes > 0) {
+        const versionBefore = this.versions.get(document) ?? 0;
+        try {
+          // a sync step 2, or updates right after (re)authenticating: what was written offline
+          const backlog = type === 1 || c.clock.now() - (context.authAt ?? 0) < c.backlogGraceMs;
+          await (backlog ? this.backlogLimiter : this.messageLimiter).consume(userId, result.writes);
+        } catch (e) {
+          if (e instanceof RateLimiterRes) throw new DomainError('rate-limited');
+          throw e;
+        }
+        // another connection's update may have been applied while we waited: validate against it
+        if ((this.versions.get(document) ?? 0) !== versionBefore) result = validate();
+      }
+      // from here to the apply there is no await of ours: the state validated is the state applied
+      const pending = { result, access, userId };
+      c.writes.pending.set(connection, pending);
+      c.writes.claim(documentName, pending);
+    } catch (e) {
+      if (!(e instanceof DomainError)) c.log.error({ err: e, documentName }, 'update validation crashed');
+      else c.log.info({ documentName, code: e.code, detail: e.message, user: context.user?.id, type }, 'update refused');
+      throw refusal(e);
+    }
+  }
+
+  async afterHandleMessage({ connection, document, documentName }: afterHandleMessagePayload<CollabContext>): Promise<void> {
+    const c = this.configuration;
+    const p = c.writes.pending.get(connection);
+    if (p) {
+      // validated but nothing was applied (all of it was known already): nothing to commit
+      c.writes.pending.delete(connection);
+      c.writes.release(documentName, p);
+    }
+    const done = c.writes.lastApplied.get(connection);
+    if (!done) return;
+    c.writes.lastApplied.delete(connection);
+    if (document.store.pendingStructs || document.store.pendingDs) c.log.error({ documentName }, 'an accepted update left pending structs');
+    if (done.result.changed.length) await c.writes.forwardEdits(document, done.access.roomId, done.access.segment!, done.result.changed);
+  }
+
+  async beforeHandleAwareness(): Promise<void> {
+    throw refusal(new DomainError('forbidden', 'Awareness is not enabled.'));
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * Durable before anyone sees it: every frame the server sends on a `/collab` socket passes this gate.
+ * While the write queue holds something that is not on disk yet, frames are held (per socket, in
+ * order) and released when the batch that was collecting at the time they were sent has committed.
+ *
+ * Why a gate on the output rather than a wait in `beforeSync`: Hocuspocus sends the author's
+ * "synced" acknowledgement in the same call stack that applies the update, and broadcasts it to the
+ * other members from the document's own `update` handler (registered before any extension's). Both
+ * are sends on a socket. Holding sends covers the acknowledgement, the broadcast, server writes
+ * (receipts, moves, mirrors) and anything else, with no change to Hocuspocus and no await between
+ * validation and apply (so an update is validated against exactly the state it is applied to).
+ *
+ * Frames are held only while a write is pending, so an idle server adds nothing; a held frame waits
+ * one event-loop turn plus one commit.
+ */
+import type { WebSocket } from 'ws';
+import type { WriteQueue } from './write-queue.ts';
+
+interface Held {
+  epoch: number;
+  data: Uint8Array | Buffer;
+}
+
+type RawSend = (data: Uint8Array | Buffer) => void;
+
+export class OutputGate {
+  private held = new Map<WebSocket, { raw: RawSend; frames: Held[] }>();
+  holds = 0;
+
+  constructor(private queue: WriteQueue) {}
+
+  /** Routes `ws.send` through the gate (binary frames only: that is all the protocol uses). */
+  wrap(ws: WebSocket): void {
+    const raw: RawSend = ws.send.bind(ws) as RawSend;
+    (ws as unknown as { send: (data: Uint8Array | Buffer) => void }).send = (data) => this.send(ws, raw, data);
+  }
+
+  private send(ws: WebSocket, raw: RawSend, data: Uint8Array | Buffer): void {
+    const h = this.held.get(ws);
+    if (!h && !this.queue.dirty) return raw(data);
+    // copy: Hocuspocus may reuse one buffer for a whole broadcast, which is fine, but an encoder's
+    // buffer must not change under us while it waits
+    const frame = { epoch: this.queue.epoch, data };
+    this.holds++;
+    if (h) h.frames.push(frame);
+    else this.held.set(ws, { raw, frames: [frame] });
+  }
+
+  /** Batch `epoch` is durable: send what waited for it (and what queued behind it on the same socket). */
+  release(epoch: number): void {
+    for (const [ws, h] of this.held) {
+      let i = 0;
+      while (i < h.frames.length && h.frames[i].epoch <= epoch) i++;
+      if (i === 0) continue;
+      const out = h.frames.splice(0, i);
+      if (h.frames.length === 0) this.held.delete(ws);
+      if (ws.readyState !== ws.OPEN) continue;
+      for (const f of out) h.raw(f.data);
+    }
+  }
+
+  /** A socket is gone, or its state must not be sent (a failed commit): drop what it waits for. */
+  discard(ws: WebSocket): void {
+    this.held.delete(ws);
+  }
+}

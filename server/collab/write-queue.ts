@@ -1,0 +1,96 @@
+/**
+ * Group commit: every durable write of the collaboration layer (appended updates, message
+ * reservations, client-id bindings, votes) is queued here and committed with the others of the same
+ * event-loop turn in ONE SQLite transaction, i.e. one fsync per batch under `synchronous = FULL`.
+ *
+ * Lifecycle of a batch: the first `enqueue` of a turn schedules a flush with `setImmediate` (after
+ * the poll phase, so a burst of socket reads lands in one batch). The flush runs every queued
+ * operation inside its own savepoint, so one failing operation rolls back alone and the rest commit.
+ * better-sqlite3 is synchronous: the commit has finished when `flush` returns, and the next batch
+ * starts collecting right away ("flushed when the previous commit finishes").
+ *
+ * After the commit, `committed` listeners run (the output gate releases held frames), then each
+ * operation's promise settles. Memory that depends on a write is updated only after its commit.
+ */
+import type { Db } from '../db/database.ts';
+
+export interface QueuedOp<T = unknown> {
+  /** Document the operation belongs to (a failure poisons that document: see `failed`). */
+  doc: string | null;
+  run: () => T;
+}
+
+interface Entry {
+  op: QueuedOp;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface WriteQueueEvents {
+  /** Every operation of batch `epoch` is durable (or has failed and been reported). */
+  committed(epoch: number): void;
+  /** An operation failed: its document holds state that is not on disk. */
+  failed(doc: string | null, err: unknown): void;
+}
+
+export class WriteQueue {
+  private entries: Entry[] = [];
+  private scheduled = false;
+  /** Number of the batch that is collecting now; batches below it are committed. */
+  epoch = 1;
+  batches = 0;
+  ops = 0;
+
+  constructor(
+    private db: Db,
+    private events: WriteQueueEvents,
+  ) {}
+
+  /** True while something queued is not yet on disk. */
+  get dirty(): boolean {
+    return this.entries.length > 0;
+  }
+
+  enqueue<T>(op: QueuedOp<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.entries.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  /** Commits everything queued now (also called directly on shutdown). */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.entries;
+    if (!batch.length) return;
+    this.entries = [];
+    const epoch = this.epoch++;
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const e of batch) {
+          try {
+            results.push({ ok: true, value: this.db.transaction(e.op.run)() });
+          } catch (err) {
+            results.push({ ok: false, value: err });
+          }
+        }
+      })();
+    } catch (err) {
+      // the commit itself failed (disk full, I/O error): nothing of this batch is durable
+      results.length = 0;
+      for (let i = 0; i < batch.length; i++) results.push({ ok: false, value: err });
+    }
+    this.batches++;
+    this.ops += batch.length;
+    for (let i = 0; i < batch.length; i++) if (!results[i].ok) this.events.failed(batch[i].op.doc, results[i].value);
+    this.events.committed(epoch);
+    for (let i = 0; i < batch.length; i++) {
+      if (results[i].ok) batch[i].resolve(results[i].value);
+      else batch[i].reject(results[i].value);
+    }
+  }
+}
