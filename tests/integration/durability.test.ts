@@ -1,6 +1,8 @@
 /**
  * Durability: a server child process is killed with SIGKILL in the middle of a burst of messages;
- * after a restart on the same data directory, every message that any client saw acknowledged is there.
+ * after a restart on the same data directory, every message that any client saw is there: every one
+ * acknowledged to its author, and every one any other member received (nothing is sent before it is
+ * durable). Each author's messages keep their writing order in the receipts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -40,12 +42,17 @@ describe('durability', () => {
     const first = await startChild();
     const anon = apiClient(first.url);
     const users: TestUser[] = [];
-    for (let i = 0; i < 8; i++) {
+    for (let i = 0; i < 10; i++) { // the auth limit allows 10 per minute per IP
       const r = await anon('POST', '/api/register', { username: `dur_${i}`, password: 'password123' });
       users.push({ id: r.body.user.id, username: `dur_${i}`, token: r.body.token, api: apiClient(first.url, r.body.token) });
     }
     const room = await users[0].api('POST', '/api/rooms', { name: 'durable', memberIds: users.slice(1).map((u) => u.id) });
     const seg = `room:${room.body.room.id}:0`;
+    // three members who only read: whatever reaches them must survive the kill
+    const receivers = await Promise.all(users.splice(7).map(async (u) => {
+      const c = new RawClient(first.wsUrl);
+      return { c, d: await c.open(seg, u.token) };
+    }));
 
     // every writer pipelines its messages (the per-user rate allows 30 per 10 s: 25 each)
     const acked = new Set<string>();
@@ -76,9 +83,14 @@ describe('durability', () => {
     clearInterval(ackWatch);
     for (const w of writers) w.d.statuses.forEach((ok, i) => ok && acked.add(w.sent[i]));
     for (const w of writers) w.c.close();
+    const seen = new Set<string>();
+    for (const r of receivers) {
+      for (const id of r.d.doc.getMap('messages').keys()) seen.add(id);
+      r.c.close();
+    }
     const total = writers.reduce((n, w) => n + w.sent.length, 0);
     expect(acked.size).toBeGreaterThanOrEqual(60);
-    console.log(`durability: ${acked.size} of ${total} messages acknowledged before SIGKILL`);
+    console.log(`durability: ${acked.size} of ${total} messages acknowledged before SIGKILL, ${seen.size} received by other members`);
 
     const second = await startChild();
     const reader = new RawClient(second.wsUrl);
@@ -86,11 +98,16 @@ describe('durability', () => {
     const messages = d.doc.getMap<Message>('messages');
     const missing = [...acked].filter((id) => !messages.has(id));
     expect(missing).toEqual([]);
+    expect([...seen].filter((id) => !messages.has(id))).toEqual([]);
     // receipts are complete after the restart (repaired on load if the crash came between)
     const receipts = d.doc.getMap<{ seq: number }>('receipts');
     await waitFor(() => [...messages.keys()].every((id) => receipts.has(id)), { message: 'receipts' });
     const seqs = [...receipts.values()].map((r) => r.seq);
     expect(new Set(seqs).size).toBe(seqs.length);
+    for (const w of writers) {
+      const kept = w.sent.filter((id) => receipts.has(id)).map((id) => receipts.get(id)!.seq);
+      expect(kept).toEqual([...kept].sort((a, b) => a - b));
+    }
     reader.close();
     second.child.kill('SIGTERM');
   }, 60_000);
