@@ -520,7 +520,7 @@ async function main() {
   const busyAtStart = machineBusy === null ? null : Math.max(0, Math.round(machineBusy - ((ownUsed.user + ownUsed.system) / 1000 / (performance.now() - tq)) * 100));
   if (busyAtStart !== null && busyAtStart >= 20) log(`bench: NOTE: the machine is busy (${busyAtStart}% of a core before the start); close other work for comparable figures`);
   log(`bench: ${P.members} receivers @ ${P.rate} msg/s for ${P.fanoutSeconds} s; ${P.writers} writers x window ${P.window} for ${P.writeSeconds} s`);
-  log('bench: our server runs with every rate limit raised to 1e9 points (messages, auth, api, upgrade); nothing else changed');
+  log('bench: our server runs with every rate limit raised to 1e9 points (messages, backlog, auth, api, upgrade); nothing else changed');
 
   const children = new Set<ServerChild>();
   const start = async (mode: 'app' | 'bare', env: Record<string, string> = {}) => {
@@ -571,7 +571,7 @@ async function main() {
     machine: { ...m, busyPctBeforeStart: busyAtStart },
     parameters: { ...P, messageText: TEXT },
     serverChanges: {
-      rateLimits: 'our server runs with every rate limit raised to 1e9 points (messages, auth, api, upgrade) so that one load generator can act as hundreds of users from one IP; hooks, validation, receipts and durable writes are unchanged',
+      rateLimits: 'our server runs with every rate limit raised to 1e9 points (messages, backlog, auth, api, upgrade) so that one load generator can act as hundreds of users from one IP; hooks, validation, receipts and durable writes are unchanged',
       productionLimits: RATE_LIMITS,
     },
     results,
