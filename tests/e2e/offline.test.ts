@@ -1,7 +1,7 @@
 /**
  * Local-first data in the browser (issue 3): Debian's Chromium against the production build and
  * the real server. Writing offline, reloading and restarting the browser offline, reconnecting
- * with exactly-once delivery in one order, a refused message kept for retry, two tabs agreeing
+ * with exactly-once delivery in one order, a refused message kept in its place for retry, two tabs agreeing
  * with no network, and a logout that leaves nothing of the user on the device.
  *
  * Going offline uses `context.setOffline(true)`; the app reacts to the browser's `offline` event
@@ -381,10 +381,12 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    // an allowance of one message per 3 s, so that the server refuses the second (rate-limited)
+    // the server takes at most 40 characters; the test tells the page 10,000 (a stale config), so
+    // that an honest-looking post is refused (message-too-long). `rate-limited` is no refusal of
+    // content any more: the client paces itself and waits it out (tests/e2e/unsent.test.ts).
     const appHandler = await loadSvelteKitHandler(ROOT);
     if (!appHandler) throw new Error('build/handler.js is missing');
-    server = await startServer({}, { appHandler, rateLimits: { ...TEST_LIMITS, messages: { points: 1, durationSec: 3, key: 'user', description: 'test' }, backlog: { points: 1, durationSec: 3, key: 'user', description: 'test' } } });
+    server = await startServer({ maxMessageChars: 40 }, { appHandler, rateLimits: TEST_LIMITS });
     browser = await launchBrowser();
   }, 180_000);
 
@@ -393,51 +395,63 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
     await server?.close();
   });
 
-  it('shows why, keeps the refused messages for retry (also across a reload), and sends a retry once', async () => {
+  it('shows why, keeps the refused message in its place for retry (also across a reload), and discards it', async () => {
     const ivy = await makeUser(server);
     const jack = await makeUser(server);
     const roomId = await directRoom(ivy, jack);
-    const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US' });
+    // no service worker: the config request must reach the route below
+    const ctx = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', serviceWorkers: 'block' });
+    const lie = async (route: import('playwright-core').Route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.messages.maxChars = 10_000;
+      await route.fulfill({ response, json: body });
+    };
     try {
       await signIn(ctx, server, ivy);
+      await ctx.route('**/api/config', lie);
       const p = await ctx.newPage();
-      await openControlled(p, `${server.url}/rooms/${roomId}`);
+      await p.goto(`${server.url}/rooms/${roomId}`);
       await send(p, 'first');
       await p.locator('[data-testid="message"]:not([data-pending])').filter({ hasText: 'first' }).waitFor({ timeout: WAIT });
-      await write(p, 'second'); // refused at once: it may never be seen in the timeline
-      // the refusal drops the segment's local copy: 'second' leaves the timeline for the failed list
+      const long = 'second, far longer than the forty characters the server takes';
+      await write(p, long);
+      // the refusal drops the segment's local copy: the post leaves the timeline for the failed list
       const failed = p.getByTestId('failed-message');
-      await failed.filter({ hasText: 'second' }).waitFor({ timeout: WAIT });
-      expect(await failed.first().innerText()).toContain('rate-limited');
-      await p.getByTestId('notice').filter({ hasText: 'rate-limited' }).first().waitFor({ timeout: WAIT });
-      expect((await rendered(p)).map((m) => m.text)).toEqual(['first']);
-      expect(serverTexts(server, roomId)).toEqual(['first']);
+      await failed.filter({ hasText: long }).waitFor({ timeout: WAIT });
+      expect(await failed.first().innerText()).toContain('message-too-long');
+      await p.getByTestId('notice').filter({ hasText: 'message-too-long' }).first().waitFor({ timeout: WAIT });
+      await send(p, 'third');
+      await p.locator('[data-testid="message"]:not([data-pending])').filter({ hasText: 'third' }).waitFor({ timeout: WAIT });
+      expect((await rendered(p)).map((m) => m.text)).toEqual(['first', 'third']);
+      expect(serverTexts(server, roomId).sort()).toEqual(['first', 'third']);
+      // in its place: between the message before it and the one after it
+      const order = () => p.$$eval('[data-testid="message"], [data-testid="failed-message"]', (els) => els.map((el) => (el.getAttribute('data-testid') === 'failed-message' ? 'failed' : el.querySelector('.text')?.textContent)));
+      expect(await order()).toEqual(['first', 'failed', 'third']);
       await shoot(p, 'refused-message');
 
       // the refused copy is really gone: a reload does not bring it back, the failed item stays
       await p.reload();
-      await p.getByTestId('message').filter({ hasText: 'first' }).waitFor({ timeout: WAIT });
-      await failed.filter({ hasText: 'second' }).waitFor({ timeout: WAIT });
-      expect((await rendered(p)).map((m) => m.text)).toEqual(['first']);
+      await p.getByTestId('message').filter({ hasText: 'third' }).waitFor({ timeout: WAIT });
+      await failed.filter({ hasText: long }).waitFor({ timeout: WAIT });
+      expect(await order()).toEqual(['first', 'failed', 'third']);
 
-      // after the window a retry goes through, once
-      await p.waitForTimeout(3200);
-      await failed.filter({ hasText: 'second' }).getByRole('button', { name: 'Retry' }).click();
-      await p.locator('[data-testid="message"]:not([data-pending])').filter({ hasText: 'second' }).waitFor({ timeout: WAIT });
-      await waitFor(async () => (await failed.count()) === 0, { timeout: WAIT, message: 'failed list empty' });
-      expect(serverTexts(server, roomId).sort()).toEqual(['first', 'second']);
+      // with the true limit known, a retry is refused before writing: the item stays for the user
+      await ctx.unroute('**/api/config', lie);
+      await p.reload();
+      await failed.filter({ hasText: long }).waitFor({ timeout: WAIT });
+      await failed.filter({ hasText: long }).getByRole('button', { name: 'Retry' }).click();
+      await p.getByTestId('notice').filter({ hasText: 'message-too-long' }).first().waitFor({ timeout: WAIT });
+      expect(await failed.count()).toBe(1);
 
       // a discarded one is gone for good
-      await p.waitForTimeout(3200);
-      await send(p, 'third');
-      await write(p, 'fourth');
-      await failed.filter({ hasText: 'fourth' }).waitFor({ timeout: WAIT });
-      await failed.filter({ hasText: 'fourth' }).getByRole('button', { name: 'Discard' }).click();
+      await failed.filter({ hasText: long }).getByRole('button', { name: 'Discard' }).click();
       await waitFor(async () => (await failed.count()) === 0, { timeout: WAIT, message: 'discarded' });
       await p.reload();
       await p.getByTestId('message').filter({ hasText: 'third' }).waitFor({ timeout: WAIT });
       expect(await failed.count()).toBe(0);
-      expect((await rendered(p)).map((m) => m.text)).toEqual(['first', 'second', 'third']);
+      expect((await rendered(p)).map((m) => m.text)).toEqual(['first', 'third']);
+      expect(serverTexts(server, roomId).sort()).toEqual(['first', 'third']);
     } finally {
       await ctx.close();
     }

@@ -12,7 +12,7 @@
  * the socket at once (an emulated or real network loss does not always close an open WebSocket,
  * and writes must then stay local rather than queue on a dead socket); `online` reconnects at once.
  * Docs are never recreated on reconnect: the provider's sync step 1 carries the state vector, so
- * only what was missed travels.
+ * only what was missed travels, and what was written offline goes in the answering sync step 2.
  *
  * Lifecycle: created at sign-in (also offline, from the cached user), destroyed at sign-out.
  */
@@ -21,6 +21,7 @@ import type * as Y from 'yjs';
 import { docChannelName, docDbName, unsentKey } from '$lib/local/keys.ts';
 import { ownUnacked } from '$lib/messages/segments.ts';
 import { parseDocName, type Message } from '$lib/protocol/schema';
+import { LocalFirstSocket } from './local-first-socket.ts';
 import { SyncedDoc, type DocListener, type SyncedDocHost } from './synced-doc.ts';
 
 export type SocketStatus = 'connecting' | 'connected' | 'disconnected';
@@ -78,7 +79,8 @@ export class CollabClient {
   constructor(opts: CollabClientOptions) {
     this.opts = opts;
     this.userId = opts.userId;
-    this.socket = new HocuspocusProviderWebsocket({ url: opts.url, autoConnect: false, ...RECONNECT });
+    // offline writes wait for the reconnect's sync step 2 instead of a queue (see LocalFirstSocket)
+    this.socket = new LocalFirstSocket({ url: opts.url, autoConnect: false, ...RECONNECT });
     this.socket.on('status', ({ status }: { status: SocketStatus }) => (this.status = status));
     this.socket.on('close', ({ event }: { event?: { code?: number; reason?: string } }) => {
       // 4401: the server ended the session behind this socket

@@ -63,9 +63,9 @@ export class RoomView {
   /** Every message of the opened segments, in protocol order. */
   private docTimeline = $state.raw<TimelineMessage[]>([]);
   /** Posts not yet written into a document (the outbox), always pending. */
-  queued = $derived(this.deps.outbox.of(this.roomId));
+  queued = $derived.by(() => this.deps.outbox.of(this.roomId));
   /** The documents' timeline with the queued posts among the pending ones. */
-  timeline = $derived(withQueued(this.docTimeline, this.queued, this.openSegment));
+  timeline = $derived.by(() => withQueued(this.docTimeline, this.queued, this.openSegment));
   /** How many of the newest messages are rendered (grows as the reader scrolls up). */
   limit = $state(FIRST_PAGE);
   messages = $derived(this.timeline.length > this.limit ? this.timeline.slice(-this.limit) : this.timeline);

@@ -1,0 +1,296 @@
+/**
+ * No lost work on the client (issue 7 §2): Debian's Chromium against the production build and the
+ * real server, with the server's real message limits (30 per 10 s per user, published by
+ * `GET /api/config`). A burst of 40 goes out completely and in order; a refusal keeps the unsent
+ * edits, deletes and posts and writes them again; `rate-limited` is waited out, never a loss; a
+ * logout with unsent messages asks first; offline writes across a reload keep their order.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { makeRoom, makeUser, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
+import { connectSocket, openDoc } from '../helpers/collab.ts';
+import type { Message, Receipt } from '../../src/lib/protocol/schema.ts';
+import { launchBrowser, requireChromium, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
+
+const hasChromium = requireChromium('tests/e2e/unsent.test.ts');
+
+interface Rendered {
+  id: string;
+  text: string;
+  pending: boolean;
+}
+
+const rendered = (page: Page): Promise<Rendered[]> =>
+  page.$$eval('[data-testid="message"]', (els) =>
+    els.map((el) => ({
+      id: (el as HTMLElement).dataset.messageId ?? '',
+      text: el.querySelector('.text, .tombstone')?.textContent ?? '',
+      pending: (el as HTMLElement).dataset.pending === 'true',
+    })),
+  );
+const texts = async (page: Page) => (await rendered(page)).map((m) => m.text);
+const settled = async (page: Page, n: number) => {
+  const list = await rendered(page);
+  return list.length === n && list.every((m) => !m.pending);
+};
+const connection = (page: Page) => page.getByTestId('connection').getAttribute('data-state');
+const numbered = (label: string, n: number) => Array.from({ length: n }, (_, i) => `${label} ${String(i + 1).padStart(2, '0')}`);
+
+async function write(page: Page, text: string): Promise<void> {
+  const box = page.getByLabel('Message', { exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+async function send(page: Page, text: string): Promise<void> {
+  await write(page, text);
+  await page.getByTestId('message').filter({ hasText: text }).first().waitFor({ timeout: WAIT });
+}
+
+async function act(page: Page, text: string, action: 'Edit' | 'Delete'): Promise<void> {
+  const msg = page.getByTestId('message').filter({ hasText: text }).first();
+  await msg.locator('.bubble').click();
+  await msg.getByRole('button', { name: action, exact: true }).click();
+  if (action === 'Delete') await msg.getByRole('button', { name: 'Delete', exact: true }).click();
+}
+
+async function openControlled(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: WAIT });
+}
+
+/** The open segment as the server holds it, in receipt order ('(deleted)' for tombstones). */
+function serverTimeline(server: TestServer, roomId: string): { id: string; text: string }[] {
+  return timelineOf(server.app.collab.hocuspocus.documents.get(`room:${roomId}:0`));
+}
+
+function timelineOf(doc: import('yjs').Doc | undefined): { id: string; text: string }[] {
+  if (!doc) return [];
+  const receipts = doc.getMap<Receipt>('receipts');
+  return [...doc.getMap<Message>('messages').values()]
+    .filter((m) => receipts.has(m.id))
+    .sort((a, b) => receipts.get(a.id)!.seq - receipts.get(b.id)!.seq)
+    .map((m) => ({ id: m.id, text: m.deleted ? '(deleted)' : m.text }));
+}
+const serverTexts = (server: TestServer, roomId: string) => serverTimeline(server, roomId).map((m) => m.text);
+
+/** What the server has stored, read by another member through a provider (also once unloaded). */
+async function storedTexts(server: TestServer, reader: TestUser, roomId: string): Promise<string[]> {
+  const socket = connectSocket(server.wsUrl);
+  try {
+    const { doc } = await openDoc(socket, `room:${roomId}:0`, reader.token);
+    return timelineOf(doc).map((m) => m.text);
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function directRoom(a: TestUser, b: TestUser): Promise<string> {
+  const res = await a.api('POST', '/api/rooms', { memberIds: [b.id] });
+  expect(res.status).toBe(201);
+  return res.body.room.id as string;
+}
+
+describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline order', () => {
+  let server: TestServer;
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  const foreign: string[] = [];
+
+  beforeAll(async () => {
+    server = await startAppServer();
+    browser = await launchBrowser();
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await browser?.close();
+    await server?.close();
+    expect(foreign).toEqual([]);
+  });
+
+  async function newContext(user: TestUser, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', ...options });
+    contexts.push(context);
+    watchForeign(context, server, foreign);
+    await signIn(context, server, user);
+    return context;
+  }
+
+  it('sends 40 messages written in a burst completely, in order, pending meanwhile, none refused', async () => {
+    const alice = await makeUser(server);
+    const bob = await makeUser(server);
+    const roomId = await directRoom(alice, bob);
+    const a = await (await newContext(alice)).newPage();
+    const b = await (await newContext(bob)).newPage();
+    await a.goto(`${server.url}/rooms/${roomId}`);
+    await b.goto(`${server.url}/rooms/${roomId}`);
+    await waitFor(async () => (await connection(a)) === 'online', { timeout: WAIT, message: 'online' });
+
+    const burst = numbered('burst', 40);
+    const started = Date.now();
+    for (const text of burst) await write(a, text);
+    const wroteIn = Date.now() - started;
+    // every one shows at once, in writing order; more than the server's 30 per 10 s cannot be sent yet
+    await waitFor(async () => (await rendered(a)).length === 40, { timeout: WAIT, message: 'all 40 shown' });
+    expect(await texts(a)).toEqual(burst);
+    if (wroteIn < 9000) expect((await rendered(a)).filter((m) => m.pending).length).toBeGreaterThanOrEqual(10);
+    await shoot(a, 'unsent-burst-pending');
+
+    await waitFor(async () => (await settled(a, 40)) && (await settled(b, 40)), { timeout: 60_000, message: 'burst delivered' });
+    expect(await texts(a)).toEqual(burst);
+    expect(await texts(b)).toEqual(burst);
+    expect(serverTexts(server, roomId)).toEqual(burst);
+    expect(await a.getByTestId('failed-message').count()).toBe(0);
+    expect(await a.getByTestId('notice').filter({ hasText: 'rate-limited' }).count()).toBe(0);
+  }, 120_000);
+
+  it('keeps unsent edits, deletes and posts through a refusal and writes them again', async () => {
+    const alice = await makeUser(server);
+    const bob = await makeUser(server);
+    const carol = await makeUser(server);
+    const room = await makeRoom(alice, [bob, carol], { name: 'team' });
+    expect((await alice.api('PUT', `/api/rooms/${room.id}/admins/${carol.id}`, { admin: true })).status).toBe(200);
+    const bobPage = await (await newContext(bob)).newPage();
+    await bobPage.goto(`${server.url}/rooms/${room.id}`);
+    await send(bobPage, 'from bob');
+    const ctx = await newContext(alice);
+    const a = await ctx.newPage();
+    await a.goto(`${server.url}/rooms/${room.id}`);
+    for (const t of ['one', 'two', 'three']) await send(a, t);
+    await waitFor(() => settled(a, 4), { timeout: WAIT, message: 'online messages acknowledged' });
+
+    // offline, alice (an admin) deletes bob's message, edits and deletes her own, writes a new one
+    await ctx.setOffline(true);
+    await waitFor(async () => (await connection(a)) === 'offline', { timeout: WAIT, message: 'offline' });
+    await act(a, 'from bob', 'Delete');
+    await act(a, 'one', 'Edit');
+    await write(a, 'one, edited offline');
+    await a.getByTestId('message').filter({ hasText: 'one, edited offline' }).waitFor({ timeout: WAIT });
+    await act(a, 'three', 'Delete');
+    await send(a, 'four, offline');
+    await waitFor(async () => (await texts(a)).join() === ['message deleted', 'one, edited offline', 'two', 'message deleted', 'four, offline'].join(), { timeout: WAIT, message: 'offline changes shown' });
+
+    // meanwhile carol takes alice's admin role: deleting bob's message is now refused (not-author)
+    expect((await carol.api('PUT', `/api/rooms/${room.id}/admins/${alice.id}`, { admin: false })).status).toBe(200);
+    await ctx.setOffline(false);
+    await a.getByTestId('notice').filter({ hasText: 'not-author' }).first().waitFor({ timeout: WAIT });
+
+    // everything else alice did is written again and reaches the server; bob's message stays
+    const expected = ['from bob', 'one, edited offline', 'two', '(deleted)', 'four, offline'];
+    await waitFor(() => serverTexts(server, room.id).join('|') === expected.join('|'), { timeout: 30_000, message: `server has ${expected}` }).catch((e) => {
+      throw new Error(`${e.message}; server: ${JSON.stringify(serverTexts(server, room.id))}`);
+    });
+    await waitFor(async () => (await texts(a)).join('|') === ['from bob', 'one, edited offline', 'two', 'message deleted', 'four, offline'].join('|') && (await settled(a, 5)), {
+      timeout: WAIT,
+      message: 'alice sees the server state',
+    });
+    await waitFor(async () => (await texts(bobPage)).join('|') === ['from bob', 'one, edited offline', 'two', 'message deleted', 'four, offline'].join('|'), { timeout: WAIT, message: 'bob sees it' });
+    expect(await a.getByTestId('failed-message').count()).toBe(0);
+    await shoot(a, 'unsent-refusal-replayed');
+  }, 120_000);
+
+  it('waits out rate-limited (a client that sent too fast) without dropping anything', async () => {
+    const dave = await makeUser(server);
+    const erin = await makeUser(server);
+    const roomId = await directRoom(dave, erin);
+    // this client is told a far larger allowance than the server enforces, so it overshoots
+    const ctx = await newContext(dave, { serviceWorkers: 'block' });
+    await ctx.route('**/api/config', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.rateLimits.messages = { ...body.rateLimits.messages, points: 100_000 };
+      await route.fulfill({ response, json: body });
+    });
+    const d = await ctx.newPage();
+    // the server's refusals as they arrive (a document CLOSE whose reason is the code)
+    const refusals: string[] = [];
+    d.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => void (String(payload).includes('rate-limited') && refusals.push('rate-limited'))));
+    await d.goto(`${server.url}/rooms/${roomId}`);
+    await send(d, 'first');
+    await waitFor(() => settled(d, 1), { timeout: WAIT, message: 'first acknowledged' });
+    // writes right after (re)connecting count against the larger backlog budget: keep writing
+    // until the server has refused one (at most 100)
+    const burst: string[] = [];
+    while (refusals.length === 0 && burst.length < 100) {
+      burst.push(`fast ${String(burst.length + 1).padStart(3, '0')}`);
+      await write(d, burst.at(-1)!);
+    }
+    expect(refusals.length).toBeGreaterThan(0);
+    // the server refused part of it (rate-limited); the client kept it and sent it again later.
+    // The view renders the newest screenful (60): those are the tail, all acknowledged, in order.
+    const all = ['first', ...burst];
+    await waitFor(
+      async () => {
+        const list = await rendered(d);
+        return serverTexts(server, roomId).join('|') === all.join('|') && list.length >= 50 && list.every((m) => !m.pending) && list.map((m) => m.text).join('|') === all.slice(-list.length).join('|');
+      },
+      { timeout: 60_000, message: 'all delivered' },
+    ).catch(async (e) => {
+      throw new Error(`${e.message}: server ${JSON.stringify(serverTexts(server, roomId))}`);
+    });
+    expect(await d.getByTestId('failed-message').count()).toBe(0);
+    expect(refusals.length).toBeGreaterThan(0); // it really was refused, and nothing was lost
+  }, 120_000);
+
+  it('asks before logging out with unsent messages: cancel keeps them, waiting sends them first', async () => {
+    const frank = await makeUser(server);
+    const gina = await makeUser(server);
+    const roomId = await directRoom(frank, gina);
+    const ctx = await newContext(frank);
+    const f = await ctx.newPage();
+    await f.goto(`${server.url}/rooms/${roomId}`);
+    await send(f, 'online one');
+    await waitFor(() => settled(f, 1), { timeout: WAIT, message: 'acknowledged' });
+    await ctx.setOffline(true);
+    await waitFor(async () => (await connection(f)) === 'offline', { timeout: WAIT, message: 'offline' });
+    const offline = numbered('unsent', 3);
+    for (const t of offline) await send(f, t);
+
+    await f.getByRole('button', { name: 'Log out' }).click();
+    const dialog = f.getByTestId('logout-dialog');
+    await dialog.waitFor({ timeout: WAIT });
+    expect(await f.getByTestId('logout-unsent').getAttribute('data-count')).toBe('3');
+    expect(await f.getByTestId('logout-unsent').innerText()).toContain('3 messages');
+    await shoot(f, 'unsent-logout-dialog');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached', timeout: WAIT });
+    expect(f.url()).toContain(`/rooms/${roomId}`);
+    expect((await rendered(f)).filter((m) => m.pending).map((m) => m.text)).toEqual(offline);
+
+    // ask again, choose to wait: the network returns, they go, then the logout happens
+    await f.getByRole('button', { name: 'Log out' }).click();
+    await dialog.getByRole('button', { name: 'Wait, then log out' }).click();
+    expect(await f.getByTestId('logout-unsent').innerText()).toContain('3 left');
+    await ctx.setOffline(false);
+    await f.waitForURL(/\/login$/, { timeout: 30_000 });
+    expect(await storedTexts(server, gina, roomId)).toEqual(['online one', ...offline]);
+  }, 120_000);
+
+  it('keeps writing order offline across a reload: 15, reload, 5 more, then every screen and the server show 1–20', async () => {
+    const hal = await makeUser(server);
+    const ivy = await makeUser(server);
+    const roomId = await directRoom(hal, ivy);
+    const ctx = await newContext(hal);
+    const h = await ctx.newPage();
+    const i = await (await newContext(ivy)).newPage();
+    await openControlled(h, `${server.url}/rooms/${roomId}`);
+    await i.goto(`${server.url}/rooms/${roomId}`);
+    await waitFor(async () => (await connection(h)) === 'online', { timeout: WAIT, message: 'online' });
+
+    const all = numbered('ordered', 20);
+    await ctx.setOffline(true);
+    await waitFor(async () => (await connection(h)) === 'offline', { timeout: WAIT, message: 'offline' });
+    for (const t of all.slice(0, 15)) await send(h, t);
+    await h.reload();
+    await h.getByTestId('message').filter({ hasText: all[14] }).waitFor({ timeout: WAIT });
+    for (const t of all.slice(15)) await send(h, t);
+    expect((await rendered(h)).map((m) => [m.text, m.pending])).toEqual(all.map((t) => [t, true]));
+
+    await ctx.setOffline(false);
+    await waitFor(async () => (await settled(h, 20)) && (await settled(i, 20)), { timeout: 30_000, message: 'delivered' });
+    expect(await texts(h)).toEqual(all);
+    expect(await texts(i)).toEqual(all);
+    expect(serverTexts(server, roomId)).toEqual(all);
+  }, 120_000);
+});
