@@ -28,6 +28,8 @@ export interface AppOptions {
   rateLimits?: Partial<RateLimits>;
   /** How often expired polls are closed (ms). */
   pollSweepMs?: number;
+  /** Updates this soon after a document (re)connects count as the offline backlog (tests shorten it). */
+  backlogGraceMs?: number;
   /** Keep-alive timing (tests shorten it). */
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
@@ -63,6 +65,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     maxUpdateBytes: config.maxUpdateBytes,
     rateLimits: services.rateLimits,
     pingIntervalMs: opts.pingIntervalMs,
+    backlogGraceMs: opts.backlogGraceMs,
     idleTimeoutMs: opts.idleTimeoutMs,
   });
   const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });

@@ -83,6 +83,7 @@ export function createCollab(d: CollabDeps) {
     access: d.access, roomService: d.roomService, polls: d.polls, writes, rateLimits: d.rateLimits,
     maxMessageChars: d.maxMessageChars, maxUpdateBytes: d.maxUpdateBytes, clock: d.clock,
     backlogGraceMs: d.backlogGraceMs ?? BACKLOG_GRACE_MS, log: d.log,
+    isLive: (doc) => !(doc as Document).isDestroyed && hocuspocus.documents.get((doc as Document).name) === doc,
   });
   const storage = new Storage({ persistence, writes, rooms: d.rooms, users: d.users, roomService: d.roomService, polls: d.polls, loaded: (doc: Y.Doc) => validation.watch(doc) });
 

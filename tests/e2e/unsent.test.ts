@@ -190,6 +190,49 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     await shoot(a, 'unsent-refusal-replayed');
   }, 120_000);
 
+  it('waits out rate-limited (a client that sent too fast) without dropping anything', async () => {
+    const dave = await makeUser(server);
+    const erin = await makeUser(server);
+    const roomId = await directRoom(dave, erin);
+    // this client is told a far larger allowance than the server enforces, so it overshoots
+    const ctx = await newContext(dave, { serviceWorkers: 'block' });
+    await ctx.route('**/api/config', async (route) => {
+      const response = await route.fetch();
+      const body = await response.json();
+      body.rateLimits.messages = { ...body.rateLimits.messages, points: 100_000 };
+      await route.fulfill({ response, json: body });
+    });
+    const d = await ctx.newPage();
+    // the server's refusals as they arrive (a document CLOSE whose reason is the code)
+    const refusals: string[] = [];
+    d.on('websocket', (ws) => ws.on('framereceived', ({ payload }) => void (String(payload).includes('rate-limited') && refusals.push('rate-limited'))));
+    await d.goto(`${server.url}/rooms/${roomId}`);
+    await send(d, 'first');
+    await waitFor(() => settled(d, 1), { timeout: WAIT, message: 'first acknowledged' });
+    // writes right after (re)connecting count against the larger backlog budget: keep writing
+    // until the server has refused one (at most 100)
+    const burst: string[] = [];
+    while (refusals.length === 0 && burst.length < 100) {
+      burst.push(`fast ${String(burst.length + 1).padStart(3, '0')}`);
+      await write(d, burst.at(-1)!);
+    }
+    expect(refusals.length).toBeGreaterThan(0);
+    // the server refused part of it (rate-limited); the client kept it and sent it again later.
+    // The view renders the newest screenful (60): those are the tail, all acknowledged, in order.
+    const all = ['first', ...burst];
+    await waitFor(
+      async () => {
+        const list = await rendered(d);
+        return serverTexts(server, roomId).join('|') === all.join('|') && list.length >= 50 && list.every((m) => !m.pending) && list.map((m) => m.text).join('|') === all.slice(-list.length).join('|');
+      },
+      { timeout: 60_000, message: 'all delivered' },
+    ).catch(async (e) => {
+      throw new Error(`${e.message}: server ${JSON.stringify(serverTexts(server, roomId))}`);
+    });
+    expect(await d.getByTestId('failed-message').count()).toBe(0);
+    expect(refusals.length).toBeGreaterThan(0); // it really was refused, and nothing was lost
+  }, 120_000);
+
   it('asks before logging out with unsent messages: cancel keeps them, waiting sends them first', async () => {
     const frank = await makeUser(server);
     const gina = await makeUser(server);

@@ -1,4 +1,3 @@
-import { BACKLOG_GRACE_MS } from '../../server/collab/collab.ts';
 /**
  * Reactions and mentions over real providers: a reaction is the entry `reactions[<msg>|<me>|<emoji>]`
  * in the message's segment (add = set, remove = delete), so one user has at most one of each emoji on
@@ -18,7 +17,7 @@ const MESSAGE_RATE = { points: 12, durationSec: 60, key: 'user' as const, descri
 
 let server: TestServer;
 beforeAll(async () => {
-  server = await startServer({}, { rateLimits: { ...TEST_LIMITS, messages: MESSAGE_RATE } });
+  server = await startServer({}, { rateLimits: { ...TEST_LIMITS, messages: MESSAGE_RATE }, backlogGraceMs: 0 });
 });
 afterAll(() => server.close());
 
@@ -97,7 +96,6 @@ describe('reactions', () => {
     const { bob, name, messageId, done } = await roomWithMessage();
     const c = new RawClient(server.wsUrl);
     await c.open(name, bob.token);
-    await sleep(BACKLOG_GRACE_MS); // past the reconnect grace: these are live writes
     const emoji = ['😀', '😁', '😂', '🤣', '😃', '😄', '😅', '😆', '😉', '😊', '😋', '😎', '😍', '😘', '🥰'];
     let accepted = 0;
     let refusal: string | null = null;

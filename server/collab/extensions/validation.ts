@@ -37,6 +37,8 @@ export interface ValidationConfig {
   clock: Clock;
   /** Updates arriving this soon after a document (re)authenticates count as the offline backlog. */
   backlogGraceMs: number;
+  /** Whether this instance is the loaded one (an update applied to an unloaded instance would be lost). */
+  isLive: (doc: Y.Doc) => boolean;
   log: Logger;
 }
 
@@ -65,6 +67,10 @@ export class Validation implements Extension {
     const c = this.configuration;
     try {
       if (payload.byteLength > c.maxUpdateBytes) throw new DomainError('update-too-large');
+      // A connection can be handed an instance that finished unloading (a Hocuspocus race); frames
+      // it queued run before `connected` can ask it to re-sync. Applied there, an update would be
+      // acknowledged and never stored: re-sync onto the live instance instead.
+      if (!c.isLive(document)) throw new DomainError('resync');
       const access = context.access!;
       if (access.segment === null) return checkReadOnlyUpdate(document, payload);
       if (!c.roomService.segment(access.roomId, access.segment)) throw new DomainError('segment-closed');
@@ -79,10 +85,15 @@ export class Validation implements Extension {
       let result = validate();
       if (result.writes > 0) {
         const versionBefore = this.versions.get(document) ?? 0;
+        // a sync step 2, or updates right after (re)authenticating: what was written offline
+        const backlog = type === 1 || c.clock.now() - (context.authAt ?? 0) < c.backlogGraceMs;
+        const limiter = backlog ? this.backlogLimiter : this.messageLimiter;
+        // a refused update must not spend the budget: the client re-sends the same writes after a
+        // wait, and counting each refused attempt would lock an honest backlog out for the window
+        const used = (await limiter.get(userId))?.consumedPoints ?? 0;
+        if (used + result.writes > limiter.points) throw new DomainError('rate-limited');
         try {
-          // a sync step 2, or updates right after (re)authenticating: what was written offline
-          const backlog = type === 1 || c.clock.now() - (context.authAt ?? 0) < c.backlogGraceMs;
-          await (backlog ? this.backlogLimiter : this.messageLimiter).consume(userId, result.writes);
+          await limiter.consume(userId, result.writes);
         } catch (e) {
           if (e instanceof RateLimiterRes) throw new DomainError('rate-limited');
           throw e;
