@@ -10,6 +10,7 @@ import { startServer, makeUser, makeRoom, waitFor, sleep, TEST_LIMITS, type Test
 import { connectSocket, openDoc, newId, type OpenDoc } from '../helpers/collab.ts';
 import { RATE_LIMITS } from '../../server/http/rate-limits.ts';
 import { mergeTimeline } from '../../src/lib/protocol/timeline.ts';
+import { readServerDoc } from '../../server/collab/server-writes.ts';
 import type { Message, Receipt, SegmentInfo } from '../../src/lib/protocol/schema.ts';
 
 function mulberry32(seed: number) {
@@ -19,6 +20,18 @@ function mulberry32(seed: number) {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Each segment of the room as the server holds it (loaded through a server connection if needed). */
+async function serverSegments(server: TestServer, roomId: string) {
+  const out = new Map<number, { messages: Map<string, Message>; receipts: Map<string, Receipt> }>();
+  for (const { n } of server.app.services.repos.rooms.segments(roomId)) {
+    out.set(n, await readServerDoc(server.app.collab.hocuspocus, `room:${roomId}:${n}`, (doc) => ({
+      messages: new Map(doc.getMap<Message>('messages').entries()),
+      receipts: new Map(doc.getMap<Receipt>('receipts').entries()),
+    })));
+  }
+  return out;
 }
 
 class SimClient {
@@ -147,14 +160,43 @@ describe.each(seeds)('convergence (seed %i)', (seed) => {
 
     expect(clients.flatMap((c) => c.refusals())).toEqual([]);
     const view = clients[0].view();
-    expect(new Set(view.map((e) => e.message.id)).size).toBe(view.length);
+    // the server's raw segment documents (not the merged view, which dedupes and sorts by
+    // construction): every message counts in exactly one segment, with a receipt; seqs are unique in
+    // the room; a `movedTo` marker points at a segment that holds the copy; authors' order holds
+    const raw = await serverSegments(server, room.id);
+    const counted = new Map<string, { n: number; message: Message; receipt: Receipt }>();
+    for (const [n, seg] of raw) {
+      for (const [id, message] of seg.messages) {
+        const receipt = seg.receipts.get(id);
+        expect(receipt, `receipt of ${id} in segment ${n}`).toBeDefined();
+        if (receipt!.movedTo !== undefined) {
+          expect(raw.get(receipt!.movedTo)?.receipts.get(id)?.movedTo, `copy of ${id} in ${receipt!.movedTo}`).toBeUndefined();
+          expect(raw.get(receipt!.movedTo)?.messages.has(id)).toBe(true);
+          continue;
+        }
+        expect(counted.has(id), `message ${id} counted twice`).toBe(false);
+        counted.set(id, { n, message, receipt: receipt! });
+      }
+    }
+    expect(counted.size).toBe(expected.size);
+    const roomSeqs = [...counted.values()].map((c) => c.receipt.seq);
+    expect(new Set(roomSeqs).size).toBe(roomSeqs.length);
+    const byAuthor = new Map<string, { createdAt: number; seq: number }[]>();
+    for (const c of counted.values()) {
+      if (c.message.system) continue;
+      const list = byAuthor.get(c.message.author) ?? [];
+      list.push({ createdAt: c.message.createdAt, seq: c.receipt.seq });
+      byAuthor.set(c.message.author, list);
+    }
+    for (const [author, list] of byAuthor) {
+      const bySeq = [...list].sort((a, b) => a.seq - b.seq).map((x) => x.createdAt);
+      expect(bySeq, `writing order of ${author}`).toEqual([...bySeq].sort((a, b) => a - b));
+    }
     for (const [id, want] of expected) {
       const got = view.find((e) => e.message.id === id);
       expect(got, `message ${id}`).toBeDefined();
       expect({ text: got!.message.text, deleted: !!got!.message.deleted }).toEqual(want);
     }
-    const seqs = view.map((e) => e.receipt!.seq);
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     console.log(`convergence: ${view.length} messages over ${clients[0].segments.size} segments, identical on ${clients.length} clients`);
     for (const c of clients) c.socket.destroy();
   }, 60_000);
