@@ -29,7 +29,7 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
   const messages = messagesRepo(db);
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
-  const roomService = new RoomService({ db, rooms, messages, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
+  const roomService = new RoomService({ db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
   const polls = new PollService({ polls: pollsRepo(db), access, clock, ids, events });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
   return {

@@ -113,6 +113,10 @@ export class SessionService {
     return ids;
   }
 
+  idsOf(userId: string): string[] {
+    return this.sessions.byUser(userId).map((s) => s.id);
+  }
+
   revokeAllOf(userId: string): void {
     this.revoke(this.sessions.byUser(userId).map((s) => s.id));
   }

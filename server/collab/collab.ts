@@ -159,8 +159,8 @@ export function createCollab(d: CollabDeps) {
     postSystemLine(roomId, line).catch((err) => d.log.error({ err, roomId }, 'system line failed'));
   });
   d.events.on('room-deleted', (roomId) => {
+    // the documents' rows went in the transaction that removed the room
     for (const doc of roomDocuments(roomId)) for (const c of doc.getConnections()) c.close({ code: ERRORS['not-found'].close, reason: 'not-found' });
-    d.documents.removeRoomDocs(roomId);
   });
 
   /** Writes a server line (pin, unpin, poll) into the room's open segment; its receipt follows the commit. */

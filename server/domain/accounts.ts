@@ -95,8 +95,15 @@ export class AccountService {
     const u = this.d.users.byId(userId);
     if (!u) return fail('not-found');
     if (!(await verifyPassword(u.password_hash, password))) fail('invalid-credentials');
-    this.d.rooms.removeUserEverywhere(userId);
-    this.d.sessions.revokeAllOf(userId);
-    this.d.users.remove(userId);
+    const sessionIds = this.d.sessions.idsOf(userId);
+    // one transaction: rooms left (succession, empty rooms and their documents removed), the user
+    // and (by cascade) their sessions; the announcements follow the commit
+    const announce = this.d.db.transaction(() => {
+      const a = this.d.rooms.removeUserEverywhereInTx(userId);
+      this.d.users.remove(userId);
+      return a;
+    })();
+    this.d.sessions.revoke(sessionIds);
+    for (const a of announce) a();
   }
 }

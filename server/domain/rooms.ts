@@ -6,6 +6,7 @@
 import type { Db } from '../db/database.ts';
 import type { RoomsRepo, RoomRow, SegmentRow } from '../repos/rooms.ts';
 import type { MessagesRepo } from '../repos/messages.ts';
+import type { DocumentsRepo } from '../repos/documents.ts';
 import type { UsersRepo } from '../repos/users.ts';
 import type { AccessPolicy } from '../auth/access.ts';
 import type { Clock, EventBus, Ids } from './deps.ts';
@@ -18,6 +19,7 @@ export interface RoomDeps {
   db: Db;
   rooms: RoomsRepo;
   messages: MessagesRepo;
+  documents: DocumentsRepo;
   users: UsersRepo;
   access: AccessPolicy;
   clock: Clock;
@@ -253,22 +255,33 @@ export class RoomService {
    * succeeds the last admin. A room with nobody left is deleted with its documents.
    */
   private removeMember(room: RoomRow, userId: string) {
-    const deleted = this.tx(() => {
-      this.d.rooms.removeMember(room.id, userId);
-      const remaining = this.d.rooms.memberIds(room.id);
-      if (remaining.length === 0) {
-        this.d.rooms.removeRoom(room.id);
-        return true;
-      }
+    const announce = this.tx(() => this.removeMemberInTx(room, userId));
+    announce();
+  }
+
+  /**
+   * Removes a member inside the caller's transaction (succession, or the room with its documents
+   * when nobody is left); returns what to announce once that transaction has committed.
+   */
+  private removeMemberInTx(room: RoomRow, userId: string): () => void {
+    this.d.rooms.removeMember(room.id, userId);
+    const remaining = this.d.rooms.memberIds(room.id);
+    let deleted = false;
+    if (remaining.length === 0) {
+      this.d.rooms.removeRoom(room.id);
+      this.d.documents.removeRoomDocs(room.id);
+      deleted = true;
+    } else {
       if (this.d.rooms.adminCount(room.id) === 0) {
         const heir = this.d.rooms.oldestMember(room.id)!;
         this.d.rooms.setRole(room.id, heir.user_id, 'admin');
       }
       this.onMembershipChange(room, [], [userId]);
-      return false;
-    });
-    this.d.events.emit('member-removed', room.id, userId);
-    this.d.events.emit(deleted ? 'room-deleted' : 'room-changed', room.id);
+    }
+    return () => {
+      this.d.events.emit('member-removed', room.id, userId);
+      this.d.events.emit(deleted ? 'room-deleted' : 'room-changed', room.id);
+    };
   }
 
   setAdmin(actorId: string, roomId: string, userId: string, admin: boolean) {
@@ -299,11 +312,16 @@ export class RoomService {
     return this.d.rooms.memberIds(roomId);
   }
 
-  /** Account deletion: leave every room with succession; returns the rooms touched. */
-  removeUserEverywhere(userId: string): void {
+  /**
+   * Account deletion: leave every room with succession, inside the caller's transaction; returns
+   * what to announce after it has committed.
+   */
+  removeUserEverywhereInTx(userId: string): (() => void)[] {
+    const announce: (() => void)[] = [];
     for (const roomId of this.d.rooms.roomsOfUser(userId)) {
       const room = this.d.rooms.byId(roomId);
-      if (room) this.removeMember(room, userId);
+      if (room) announce.push(this.removeMemberInTx(room, userId));
     }
+    return announce;
   }
 }

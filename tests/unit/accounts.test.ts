@@ -191,4 +191,21 @@ describe('account deletion', () => {
       { name: 'member-removed', args: [direct.id, owner.id] },
     ]));
   });
+
+  it('is one transaction: when a step fails, no room is left, no session ends and nothing is announced', async () => {
+    const [owner, other] = [await makeAccount(), await makeAccount()];
+    const group = makeRoom(d, owner, [other]);
+    const solo = makeRoom(d, owner, [other]);
+    d.rooms.leave(other.id, solo.id); // owner is alone there: deleting the account would remove it
+    d.events.length = 0;
+    // the last step (removing the user row) fails, after every room has been left
+    d.db.exec(`CREATE TRIGGER fail_user_delete BEFORE DELETE ON users BEGIN SELECT RAISE(ABORT, 'disk says no'); END`);
+    await expect(d.accounts.deleteAccount(owner.id, PASSWORD)).rejects.toThrow('disk says no');
+    d.db.exec('DROP TRIGGER fail_user_delete');
+    expect(d.rooms.get(owner.id, group.id).members.map((m) => m.id).sort()).toEqual([owner.id, other.id].sort());
+    expect(d.rooms.get(owner.id, solo.id).members.map((m) => m.id)).toEqual([owner.id]);
+    expect(d.repos.rooms.byId(solo.id)).toBeDefined();
+    expect(d.sessions.validate(owner.token)).not.toBeNull();
+    expect(d.events).toEqual([]);
+  });
 });
