@@ -68,12 +68,17 @@ export class DocumentPersistence {
           doc: name,
           run: () => {
             if (!hooks.exists()) return null;
-            covered.push(this.docs.append(name, update));
-            return extra ? extra.run() : null;
+            const id = this.docs.append(name, update);
+            return { id, r: extra ? extra.run() : null };
           },
         })
         .then(
-          (r) => extra?.committed(r),
+          (done) => {
+            if (!done) return;
+            // after the commit: a batch that is run again must not leave a rolled-back id here
+            covered.push(done.id);
+            extra?.committed(done.r);
+          },
           (err) => {
             this.poisoned.add(doc);
             extra?.failed(err);

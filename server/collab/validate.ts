@@ -32,7 +32,8 @@ import { DomainError, fail, type ErrorCode } from '../domain/errors.ts';
 
 export interface Actor {
   userId: string;
-  isRoomAdmin: boolean;
+  /** Asked only when a deletion of someone else's message needs it. */
+  isRoomAdmin: () => boolean;
 }
 
 export interface ValidationResult {
@@ -272,7 +273,7 @@ function checkWrite(existing: Message | undefined, next: Message, actor: Actor):
   if (next.author !== existing.author) fail('forged-author');
   if (next.createdAt !== existing.createdAt || next.replyTo !== existing.replyTo) fail('server-owned', 'createdAt and replyTo are fixed.');
   if (next.deleted) {
-    if (existing.author !== actor.userId && !actor.isRoomAdmin) fail('not-author');
+    if (existing.author !== actor.userId && !actor.isRoomAdmin()) fail('not-author');
     return;
   }
   if (existing.author !== actor.userId) fail('not-author');

@@ -70,6 +70,7 @@ export class WritePath {
   readonly lastApplied = new WeakMap<Connection, Pending>();
   private claimedIds = new Map<string, number>();
   private claimedClients = new Map<string, string>();
+  private owners = new Map<string, string>();
   private serverBound = new WeakSet<Document>();
   /** Receipts to write after the current batch, per document name. */
   private placements = new Map<string, Map<string, Placement>>();
@@ -80,7 +81,16 @@ export class WritePath {
   // ---- what the validator asks ------------------------------------------------------------------
 
   clientOwner(docName: string, client: number): string | undefined {
-    return this.claimedClients.get(`${docName}\u0000${client}`) ?? this.d.documents.clientOwner(docName, client);
+    const key = `${docName}\u0000${client}`;
+    const known = this.claimedClients.get(key) ?? this.owners.get(key);
+    if (known !== undefined) return known;
+    const owner = this.d.documents.clientOwner(docName, client);
+    // a binding never changes once written: remember it (bounded, it is only a cache)
+    if (owner !== undefined) {
+      if (this.owners.size >= 100_000) this.owners.clear();
+      this.owners.set(key, owner);
+    }
+    return owner;
   }
 
   messageSegment(roomId: string, id: string): number | undefined {

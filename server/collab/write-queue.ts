@@ -68,22 +68,9 @@ export class WriteQueue {
     if (!batch.length) return;
     this.entries = [];
     const epoch = this.epoch++;
-    const results: { ok: boolean; value: unknown }[] = [];
-    try {
-      this.db.transaction(() => {
-        for (const e of batch) {
-          try {
-            results.push({ ok: true, value: this.db.transaction(e.op.run)() });
-          } catch (err) {
-            results.push({ ok: false, value: err });
-          }
-        }
-      })();
-    } catch (err) {
-      // the commit itself failed (disk full, I/O error): nothing of this batch is durable
-      results.length = 0;
-      for (let i = 0; i < batch.length; i++) results.push({ ok: false, value: err });
-    }
+    let results = this.commit(batch, false);
+    // an operation failed: run the batch again with a savepoint per operation, so it fails alone
+    if (results.some((r) => !r.ok) && batch.length > 1) results = this.commit(batch, true);
     this.batches++;
     this.ops += batch.length;
     for (let i = 0; i < batch.length; i++) if (!results[i].ok) this.events.failed(batch[i].op.doc, results[i].value);
@@ -91,6 +78,35 @@ export class WriteQueue {
     for (let i = 0; i < batch.length; i++) {
       if (results[i].ok) batch[i].resolve(results[i].value);
       else batch[i].reject(results[i].value);
+    }
+  }
+
+  /**
+   * One transaction for the batch. Fast path (`isolated` false): no savepoints, and the first
+   * failure rolls the whole batch back (every operation is reported failed, to be retried isolated).
+   * Operations must therefore be safe to run again: SQL only, side effects after their promise.
+   */
+  private commit(batch: Entry[], isolated: boolean): { ok: boolean; value: unknown }[] {
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const e of batch) {
+          if (!isolated) {
+            results.push({ ok: true, value: e.op.run() });
+            continue;
+          }
+          try {
+            results.push({ ok: true, value: this.db.transaction(e.op.run)() });
+          } catch (err) {
+            results.push({ ok: false, value: err });
+          }
+        }
+      })();
+      return results;
+    } catch (err) {
+      // an operation threw (fast path), or the commit itself failed (disk full, I/O error):
+      // nothing of this batch is durable
+      return batch.map(() => ({ ok: false, value: err }));
     }
   }
 }

@@ -33,8 +33,9 @@ export interface RoomDeps {
 export class RoomService {
   constructor(private d: RoomDeps) {}
 
+  /** Runs fn in a transaction, or as part of the caller's (the write queue's batch): no savepoint per call. */
   private tx<T>(fn: () => T): T {
-    return this.d.db.transaction(fn)();
+    return this.d.db.inTransaction ? fn() : this.d.db.transaction(fn)();
   }
 
   // ---- segments ---------------------------------------------------------------------------
@@ -79,14 +80,17 @@ export class RoomService {
       const known = this.d.messages.get(roomId, id);
       if (known) return { seq: known.seq, at: known.at, segment: known.segment, sealed: false, fresh: false };
       const at = this.d.clock.now();
-      const written = this.d.rooms.segment(roomId, writtenIn);
-      const n = written && written.sealed_at === null ? writtenIn : (this.d.rooms.byId(roomId)?.open_segment ?? writtenIn);
       const seq = this.d.rooms.nextSeq(roomId, at);
-      this.d.rooms.countMessage(roomId, n, bytes, at);
+      let n = writtenIn;
+      let counters = this.d.rooms.countIfOpen(roomId, n, bytes, at);
+      if (!counters) {
+        // written into a sealed segment: it counts in the open one (and is moved there)
+        n = this.d.rooms.byId(roomId)!.open_segment;
+        counters = this.d.rooms.countIfOpen(roomId, n, bytes, at)!;
+      }
       this.d.messages.insert({ room_id: roomId, message_id: id, segment: n, seq, at, author });
-      const seg = this.d.rooms.segment(roomId, n)!;
       let sealed = false;
-      if (seg.sealed_at === null && (seg.message_count >= this.d.segmentMaxMessages || seg.bytes >= this.d.segmentMaxBytes)) {
+      if (counters.message_count >= this.d.segmentMaxMessages || counters.bytes >= this.d.segmentMaxBytes) {
         this.sealAndOpenNext(roomId, n);
         sealed = true;
       }

@@ -67,6 +67,9 @@ export function roomsRepo(db: Db) {
     segment: db.prepare('SELECT * FROM segments WHERE room_id = ? AND n = ?'),
     segments: db.prepare('SELECT * FROM segments WHERE room_id = ? ORDER BY n'),
     seal: db.prepare('UPDATE segments SET sealed_at = ? WHERE room_id = ? AND n = ? AND sealed_at IS NULL'),
+    countIfOpen: db.prepare(`UPDATE segments SET message_count = message_count + 1, bytes = bytes + @bytes,
+                              first_at = COALESCE(first_at, @at), last_at = @at
+                              WHERE room_id = @room_id AND n = @n AND sealed_at IS NULL RETURNING message_count, bytes`),
     countMessage: db.prepare(`UPDATE segments SET message_count = message_count + 1, bytes = bytes + @bytes,
                               first_at = COALESCE(first_at, @at), last_at = @at WHERE room_id = @room_id AND n = @n`),
     addReader: db.prepare('INSERT OR IGNORE INTO segment_readers (room_id, n, user_id) VALUES (?, ?, ?)'),
@@ -102,6 +105,9 @@ export function roomsRepo(db: Db) {
     segment: (roomId: string, n: number) => s.segment.get(roomId, n) as SegmentRow | undefined,
     segments: (roomId: string) => s.segments.all(roomId) as SegmentRow[],
     seal: (roomId: string, n: number, at: number) => s.seal.run(at, roomId, n).changes > 0,
+    /** Counts a message in segment n if it is open; returns its new counters, or undefined when sealed or missing. */
+    countIfOpen: (roomId: string, n: number, bytes: number, at: number) =>
+      s.countIfOpen.get({ room_id: roomId, n, bytes, at }) as { message_count: number; bytes: number } | undefined,
     countMessage: (roomId: string, n: number, bytes: number, at: number) =>
       void s.countMessage.run({ room_id: roomId, n, bytes, at }),
     addReader: (roomId: string, n: number, userId: string) => void s.addReader.run(roomId, n, userId),

@@ -47,6 +47,7 @@ export class Validation implements Extension {
   priority = 900;
   /** Bumped on every update of a loaded document: tells whether validation must run again. */
   private versions = new WeakMap<Y.Doc, number>();
+  private segmentExists = new WeakSet<Y.Doc>();
   private messageLimiter: RateLimiterMemory;
   // what was written offline arrives at once in the reconnect's sync step 2: its own, larger budget
   private backlogLimiter: RateLimiterMemory;
@@ -73,10 +74,14 @@ export class Validation implements Extension {
       if (!c.isLive(document)) throw new DomainError('resync');
       const access = context.access!;
       if (access.segment === null) return checkReadOnlyUpdate(document, payload);
-      if (!c.roomService.segment(access.roomId, access.segment)) throw new DomainError('segment-closed');
+      if (!this.segmentExists.has(document)) {
+        // segments are never removed while their documents have connections (room removal closes them)
+        if (!c.roomService.segment(access.roomId, access.segment)) throw new DomainError('segment-closed');
+        this.segmentExists.add(document);
+      }
       const userId = context.user!.id;
       const validate = () =>
-        validateSegmentUpdate(document, payload, { userId, isRoomAdmin: c.access.moderates(userId, access.roomId) }, {
+        validateSegmentUpdate(document, payload, { userId, isRoomAdmin: () => c.access.moderates(userId, access.roomId) }, {
           maxChars: c.maxMessageChars,
           clientOwner: (client) => c.writes.clientOwner(documentName, client),
           messageSegment: (id) => c.writes.messageSegment(access.roomId, id),
