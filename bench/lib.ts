@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
+import * as encoding from 'lib0/encoding';
+import * as decoding from 'lib0/decoding';
 import { SEGMENT_MESSAGES, type Message } from '../src/lib/protocol/schema.ts';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -188,8 +190,8 @@ export async function connectClient(wsUrl: string, name: string, token: string, 
 }
 
 /** Connects many clients a few at a time (our server caps sockets that have not authenticated yet per IP). */
-export async function connectMany(n: number, batch: number, make: (i: number) => Promise<Client>): Promise<Client[]> {
-  const out: Client[] = [];
+export async function connectMany<C extends { destroy(): void }>(n: number, batch: number, make: (i: number) => Promise<C>): Promise<C[]> {
+  const out: C[] = [];
   try {
     for (let i = 0; i < n; i += batch) {
       const part = await Promise.all(Array.from({ length: Math.min(batch, n - i) }, (_, k) => make(i + k)));
@@ -268,4 +270,65 @@ export async function api<T = any>(baseUrl: string, method: string, pathname: st
   const text = await res.text();
   if (!res.ok) throw new Error(`${method} ${pathname}: ${res.status} ${text}`);
   return (text ? JSON.parse(text) : null) as T;
+}
+
+// ---- frame-timing receivers ------------------------------------------------------------------
+
+/**
+ * A receiver that times frames without a Y.Doc: one raw socket, the Hocuspocus handshake by hand,
+ * and every incoming sync frame scanned for message ids (`marker` followed by a fixed-width number).
+ * A provider re-encodes every incoming update for its own document; 200 of them in one process
+ * saturate the load generator long before the server (NOTES-STACK), so the fan-out scenario measures
+ * with these. The first frame that names an id is its delivery (its receipt comes later).
+ */
+export interface FrameReceiver {
+  seen: Set<string>;
+  onId: ((id: string) => void) | null;
+  destroy(): void;
+}
+
+export async function connectFrameReceiver(wsUrl: string, name: string, token: string, marker: string, digits: number, timeout = 20_000): Promise<FrameReceiver> {
+  const ws = new WebSocket(wsUrl);
+  const frame = (write: (e: encoding.Encoder) => void) => {
+    const e = encoding.createEncoder();
+    encoding.writeVarString(e, name);
+    write(e);
+    return encoding.toUint8Array(e);
+  };
+  const needle = Buffer.from(marker);
+  const r: FrameReceiver = { seen: new Set(), onId: null, destroy: () => ws.terminate() };
+  let synced = false;
+  ws.on('message', (data: Buffer) => {
+    if (data.length === 1) return; // keep-alive PING (the server does not need our PONG here)
+    const dec = decoding.createDecoder(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    decoding.readVarString(dec);
+    const type = decoding.readVarUint(dec);
+    if (type === 2) return; // auth answer
+    if (type === 0 || type === 4) {
+      const sub = decoding.readVarUint(dec);
+      if (sub === 1) synced = true;
+    }
+    for (let at = data.indexOf(needle); at !== -1; at = data.indexOf(needle, at + needle.length + digits)) {
+      const id = data.toString('latin1', at, at + needle.length + digits);
+      if (r.seen.has(id)) continue;
+      r.seen.add(id);
+      r.onId?.(id);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.send(frame((e) => {
+    encoding.writeVarUint(e, 2); // Auth
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarString(e, token);
+  }));
+  ws.send(frame((e) => {
+    encoding.writeVarUint(e, 0); // Sync
+    encoding.writeVarUint(e, 0); // step 1
+    encoding.writeVarUint8Array(e, Y.encodeStateVector(new Y.Doc()));
+  }));
+  await waitFor(() => synced, { timeout, message: `frame receiver sync of ${name}` });
+  return r;
 }

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import Database from 'better-sqlite3';
-import { ServerChild, connectClient, connectMany, machineTicks, machineCpuPct, post, messagesOf, dist, mb, api, sleep, waitFor, TEXT, type Client, type Dist, type ChildStats } from './lib.ts';
+import { ServerChild, connectClient, connectFrameReceiver, connectMany, type FrameReceiver, machineTicks, machineCpuPct, post, messagesOf, dist, mb, api, sleep, waitFor, TEXT, type Client, type Dist, type ChildStats } from './lib.ts';
 import { SEGMENT_RECEIPTS } from '../src/lib/protocol/schema.ts';
 import { RATE_LIMITS } from '../server/http/rate-limits.ts';
 
@@ -37,6 +37,8 @@ const P = {
   loadMessages: Math.round(envNum('BENCH_LOAD_MESSAGES', 2000)), // cold-load: messages in the segment
   connectBatch: 10, // sockets opened at once (our server allows 20 unauthenticated sockets per IP)
   drainMs: 15_000,
+  /** How fan-out receivers listen: `frames` (raw sockets timing frames, no Y.Doc) or `providers`. */
+  receivers: (process.env.BENCH_RECEIVERS ?? 'frames') as 'frames' | 'providers',
 };
 
 const ROOT = process.cwd();
@@ -113,13 +115,19 @@ interface FanoutResult {
 
 async function fanout(label: string, child: ServerChild, docName: string, sender: User, receivers: User[]): Promise<FanoutResult> {
   const clients: Client[] = [];
+  const receiversToClose: { destroy(): void }[] = [];
   try {
     const s = await connectClient(child.wsUrl, docName, sender.token);
     clients.push(s);
     await sleep(300);
     const before = await child.stats();
-    const rs = await connectMany(receivers.length, P.connectBatch, (i) => connectClient(child.wsUrl, docName, receivers[i].token));
-    clients.push(...rs);
+    // receivers: frame timers without a Y.Doc (default), or full providers (BENCH_RECEIVERS=providers)
+    const marker = `f${TAG}n`;
+    const frames = P.receivers === 'frames';
+    const rs: { destroy(): void }[] = frames
+      ? await connectMany(receivers.length, P.connectBatch, (i) => connectFrameReceiver(child.wsUrl, docName, receivers[i].token, marker, 6))
+      : await connectMany(receivers.length, P.connectBatch, (i) => connectClient(child.wsUrl, docName, receivers[i].token));
+    receiversToClose.push(...rs);
     await sleep(1000);
     const after = await child.stats();
     const idle = {
@@ -139,17 +147,22 @@ async function fanout(label: string, child: ServerChild, docName: string, sender
     const first = new Map<string, number>();
     const last = new Map<string, number>();
     let delivered = 0;
+    const arrived = (key: string, now: number) => {
+      const t0 = sentAt.get(key);
+      if (t0 === undefined) return;
+      if (delivered < expected) latencies[delivered] = now - t0;
+      delivered++;
+      if (!first.has(key)) first.set(key, now - t0);
+      last.set(key, now - t0);
+    };
     for (const c of rs) {
-      messagesOf(c.doc).observe((e) => {
+      if (frames) {
+        (c as FrameReceiver).onId = (id) => arrived(id, performance.now());
+        continue;
+      }
+      messagesOf((c as Client).doc).observe((e) => {
         const now = performance.now();
-        for (const key of e.keysChanged) {
-          const t0 = sentAt.get(key);
-          if (t0 === undefined || e.changes.keys.get(key)?.action !== 'add') continue;
-          if (delivered < expected) latencies[delivered] = now - t0;
-          delivered++;
-          if (!first.has(key)) first.set(key, now - t0);
-          last.set(key, now - t0);
-        }
+        for (const key of e.keysChanged) if (e.changes.keys.get(key)?.action === 'add') arrived(key, now);
       });
     }
     const ackQueue: number[] = [];
@@ -217,6 +230,7 @@ async function fanout(label: string, child: ServerChild, docName: string, sender
     return r;
   } finally {
     for (const c of clients) c.destroy();
+    for (const r of receiversToClose) r.destroy();
     await sleep(200);
   }
 }
