@@ -117,7 +117,8 @@ export class WritePath {
     return {
       run: () => {
         for (const client of p.result.clientIds) this.d.documents.bindClient(name, client, p.userId);
-        const reserved = p.result.newMessages.map((m) => ({ id: m.id, ...this.d.roomService.reserveMessage(roomId, n!, m.id, m.author, m.bytes) }));
+        // the validator found these ids absent from the room and claimed them: no second lookup
+        const reserved = p.result.newMessages.map((m) => ({ id: m.id, ...this.d.roomService.reserveMessage(roomId, n!, m.id, m.author, m.bytes, { checkedAbsent: true }) }));
         for (const v of p.result.votes) {
           // checked at validation; the poll may have closed since: refuse rather than keep it uncounted
           if (!this.d.polls.record(roomId, v.pollId, p.userId, v.optionIds)) throw new DomainError('poll-closed');

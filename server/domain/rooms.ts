@@ -75,9 +75,13 @@ export class RoomService {
    * same message gets the same seq whoever asks. Runs inside the caller's transaction (the write
    * queue's batch); the caller emits `room-changed` for `sealed` after the batch has committed.
    */
-  reserveMessage(roomId: string, writtenIn: number, id: string, author: string, bytes: number): { seq: number; at: number; segment: number; sealed: boolean; fresh: boolean } {
+  reserveMessage(
+    roomId: string, writtenIn: number, id: string, author: string, bytes: number,
+    /** The caller has just checked that the room has no such id (the validator): skip the lookup; the primary key still holds. */
+    opts: { checkedAbsent?: boolean } = {},
+  ): { seq: number; at: number; segment: number; sealed: boolean; fresh: boolean } {
     return this.tx(() => {
-      const known = this.d.messages.get(roomId, id);
+      const known = opts.checkedAbsent ? undefined : this.d.messages.get(roomId, id);
       if (known) return { seq: known.seq, at: known.at, segment: known.segment, sealed: false, fresh: false };
       const at = this.d.clock.now();
       const seq = this.d.rooms.nextSeq(roomId, at);
