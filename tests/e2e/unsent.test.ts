@@ -253,6 +253,10 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     expect(await f.getByTestId('logout-unsent').getAttribute('data-count')).toBe('3');
     expect(await f.getByTestId('logout-unsent').innerText()).toContain('3 messages');
     await shoot(f, 'unsent-logout-dialog');
+    const desktop = f.viewportSize();
+    await f.setViewportSize({ width: 360, height: 740 });
+    await shoot(f, 'unsent-logout-dialog-phone');
+    if (desktop) await f.setViewportSize(desktop);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached', timeout: WAIT });
     expect(f.url()).toContain(`/rooms/${roomId}`);
