@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import { ServerChild, connectClient, connectFrameReceiver, connectMany, type FrameReceiver, machineTicks, machineCpuPct, post, messagesOf, dist, mb, api, sleep, waitFor, TEXT, type Client, type Dist, type ChildStats } from './lib.ts';
 import { SEGMENT_RECEIPTS } from '../src/lib/protocol/schema.ts';
 import { RATE_LIMITS } from '../server/http/rate-limits.ts';
+import { sealsUnderLoad, type SealResult } from './seals.ts';
 
 // ---- parameters (fixed defaults so that runs are comparable; env to tune) -------------------
 
@@ -37,6 +38,9 @@ const P = {
   loadMessages: Math.round(envNum('BENCH_LOAD_MESSAGES', 2000)), // cold-load: messages in the segment
   connectBatch: 10, // sockets opened at once (our server allows 20 unauthenticated sockets per IP)
   drainMs: 15_000,
+  sealWriters: Math.round(envNum('BENCH_SEAL_WRITERS', 50)), // (c): writers in one room
+  sealRate: envNum('BENCH_SEAL_RATE', 1200), // (c): messages per second in that room, all writers together
+  sealSeconds: envNum('BENCH_SEAL_SECONDS', 10),
   /** How fan-out receivers listen: `frames` (raw sockets timing frames, no Y.Doc) or `providers`. */
   receivers: (process.env.BENCH_RECEIVERS ?? 'frames') as 'frames' | 'providers',
 };
@@ -549,9 +553,14 @@ async function main() {
     // our server, SQLITE_SYNCHRONOUS=FULL (the default)
     let child = await start('app', { SQLITE_SYNCHRONOUS: 'FULL' });
     const tReg = performance.now();
-    const users = await registerUsers(child, Math.max(P.members, P.writers, 10) + 1);
+    const users = await registerUsers(child, Math.max(P.members, P.writers, P.sealWriters, 10) + 1);
     log(`setup: registered ${users.length} users in ${Math.round(performance.now() - tReg)} ms (argon2id each)`);
     const full = await oursScenarios(child, users, 'ours FULL');
+    // (c) seals under load, in a freshly started server (the issue's worst case)
+    await child.stop();
+    child = await start('app', { SQLITE_SYNCHRONOUS: 'FULL' });
+    const sealRoom = (await createRoom(child, users[0], users.slice(1, P.sealWriters), 'seals')).split(':')[1];
+    results.seals = await sealsUnderLoad(child, sealRoom, users.slice(0, P.sealWriters), { rate: P.sealRate, seconds: P.sealSeconds, tag: TAG, log });
     await child.stop();
 
     // the same database, SQLITE_SYNCHRONOUS=NORMAL; new rooms
@@ -600,14 +609,16 @@ async function main() {
   log(`bench: done in ${report.durationSeconds} s; wrote .bench/report.json and .bench/report.md`);
   const fan = Object.values(results.fanout as Record<string, FanoutResult>);
   const thr = Object.values(results.throughput as Record<string, ThroughputResult>);
-  if (fan.some((r) => r.delivered < r.expected || r.closes > 0) || thr.some((r) => r.ackedTotal < r.sent || r.closes.length > 0)) {
+  const seal = results.seals as SealResult;
+  if (fan.some((r) => r.delivered < r.expected || r.closes > 0) || thr.some((r) => r.ackedTotal < r.sent || r.closes.length > 0) || seal.outstandingAfterDrain > 0 || seal.orderViolations > 0 || seal.closes.length > 0) {
     console.error('bench: INCOMPLETE: some messages were not delivered or acknowledged, or a connection was closed (see above)');
     process.exitCode = 1;
   }
 }
 
 function markdown(report: { machine: ReturnType<typeof machine>; results: Record<string, any> }): string {
-  const { fanout: a, throughput: b, segmentLoad: d, commit: e } = report.results as {
+  const { fanout: a, throughput: b, segmentLoad: d, commit: e, seals: c } = report.results as {
+    seals: SealResult;
     fanout: Record<'oursFull' | 'oursNormal' | 'bare', FanoutResult>;
     throughput: Record<'oursFull' | 'oursNormal' | 'bare', ThroughputResult>;
     segmentLoad: SegmentLoadResult;
@@ -648,6 +659,11 @@ function markdown(report: { machine: ReturnType<typeof machine>; results: Record
     row('other processes on the machine, CPU (%)', (r) => r.otherCpuPct ?? 'n/a', b, false),
     row('most messages in one room', (r) => r.maxPerRoom, b, false),
     row('refusals / closes', (r) => r.closes.length, b, false),
+    '',
+    `**(c) seals under load** (ours FULL, fresh server): ${c.writers} writers in one room, ${c.sent} messages at ${c.rate}/s for ${c.seconds} s, ` +
+      `${c.segments} segments, ${c.moved} messages moved into the open segment. Receipt latency (post → author sees its receipt) ` +
+      `p50 ${c.receiptMs.p50} ms, p99 ${c.receiptMs.p99} ms, max ${c.receiptMs.max} ms; ${c.outstandingAfterDrain} without a receipt ${c.drainMs} ms after the last write; ` +
+      `${c.orderViolations} per-author order violations; ${c.closes.length} refusals.`,
     '',
     `Loading a sealed segment from SQLite (ours): ${d.messages} messages, ${Math.round(d.stateBytes / 1024)} KiB of Yjs state. ` +
       `Server-side load (openDirectConnection): ${d.serverLoadFreshProcessMs} ms in a freshly started process, ${d.serverLoadWarmMs} ms warm. ` +
