@@ -76,7 +76,7 @@ export function createCollab(d: CollabDeps) {
   });
   const gate = new OutputGate(queue);
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
-  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log });
+  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock });
   const presence = new Presence(() => hocuspocus.documents, d.clock);
 
   const validation = new Validation({

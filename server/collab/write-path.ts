@@ -19,7 +19,7 @@ import { segmentName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Rec
 import type { DocAccess } from '../auth/access.ts';
 import type { RoomService } from '../domain/rooms.ts';
 import type { PollService } from '../domain/polls.ts';
-import type { EventBus } from '../domain/deps.ts';
+import type { Clock, EventBus } from '../domain/deps.ts';
 import { DomainError } from '../domain/errors.ts';
 import type { DocumentsRepo } from '../repos/documents.ts';
 import type { ValidationResult } from './validate.ts';
@@ -59,16 +59,20 @@ export interface WritePathDeps {
   polls: PollService;
   events: EventBus;
   log: Logger;
+  clock: Clock;
 }
 
 const claimKey = (roomId: string, id: string) => `${roomId}\u0000${id}`;
+/** Far longer than any commit takes; only a claim whose update vanished gets this old. */
+export const CLAIM_TTL_MS = 30_000;
 
 export class WritePath {
   /** Validated updates waiting to be applied, per connection (set in beforeSync). */
   readonly pending = new WeakMap<Connection, Pending>();
   /** The update a connection got applied last (moved out of `pending` by the apply): for afterHandleMessage. */
   readonly lastApplied = new WeakMap<Connection, Pending>();
-  private claimedIds = new Map<string, number>();
+  /** id → segment and when it was claimed; a claim lives from validation to its commit (milliseconds). */
+  private claimedIds = new Map<string, { segment: number; at: number }>();
   private claimedClients = new Map<string, string>();
   private owners = new Map<string, string>();
   private serverBound = new WeakSet<Document>();
@@ -94,12 +98,21 @@ export class WritePath {
   }
 
   messageSegment(roomId: string, id: string): number | undefined {
-    return this.claimedIds.get(claimKey(roomId, id)) ?? this.d.roomService.messageSegment(roomId, id);
+    const key = claimKey(roomId, id);
+    const claim = this.claimedIds.get(key);
+    if (claim) {
+      // a claim whose update was never applied nor released (its connection vanished in between)
+      // must not block the honest re-send of the same message forever
+      if (this.d.clock.now() - claim.at < CLAIM_TTL_MS) return claim.segment;
+      this.claimedIds.delete(key);
+    }
+    return this.d.roomService.messageSegment(roomId, id);
   }
 
   /** An update passed validation: hold its ids until it commits or is dropped. */
   claim(docName: string, p: Pending): void {
-    for (const m of p.result.newMessages) this.claimedIds.set(claimKey(p.access.roomId, m.id), p.access.segment!);
+    const at = this.d.clock.now();
+    for (const m of p.result.newMessages) this.claimedIds.set(claimKey(p.access.roomId, m.id), { segment: p.access.segment!, at });
     for (const c of p.result.clientIds) this.claimedClients.set(`${docName}\u0000${c}`, p.userId);
   }
 
