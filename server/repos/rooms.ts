@@ -70,8 +70,6 @@ export function roomsRepo(db: Db) {
     countIfOpen: db.prepare(`UPDATE segments SET message_count = message_count + 1, bytes = bytes + @bytes,
                               first_at = COALESCE(first_at, @at), last_at = @at
                               WHERE room_id = @room_id AND n = @n AND sealed_at IS NULL RETURNING message_count, bytes`),
-    countMessage: db.prepare(`UPDATE segments SET message_count = message_count + 1, bytes = bytes + @bytes,
-                              first_at = COALESCE(first_at, @at), last_at = @at WHERE room_id = @room_id AND n = @n`),
     addReader: db.prepare('INSERT OR IGNORE INTO segment_readers (room_id, n, user_id) VALUES (?, ?, ?)'),
     removeReader: db.prepare('DELETE FROM segment_readers WHERE room_id = ? AND n = ? AND user_id = ?'),
     isReader: db.prepare('SELECT 1 FROM segment_readers WHERE room_id = ? AND n = ? AND user_id = ?').pluck(),
@@ -108,8 +106,6 @@ export function roomsRepo(db: Db) {
     /** Counts a message in segment n if it is open; returns its new counters, or undefined when sealed or missing. */
     countIfOpen: (roomId: string, n: number, bytes: number, at: number) =>
       s.countIfOpen.get({ room_id: roomId, n, bytes, at }) as { message_count: number; bytes: number } | undefined,
-    countMessage: (roomId: string, n: number, bytes: number, at: number) =>
-      void s.countMessage.run({ room_id: roomId, n, bytes, at }),
     addReader: (roomId: string, n: number, userId: string) => void s.addReader.run(roomId, n, userId),
     removeReader: (roomId: string, n: number, userId: string) => void s.removeReader.run(roomId, n, userId),
     isReader: (roomId: string, n: number, userId: string) => s.isReader.get(roomId, n, userId) === 1,
