@@ -16,44 +16,10 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { makeUser, startServer, TEST_LIMITS, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
 import { acked, connectSocket, openDoc, post } from '../helpers/collab.ts';
 import { loadSvelteKitHandler } from '../../server/index.ts';
+import { rendered, connection, write, send, openControlled } from './timeline-page.ts';
 import { LAUNCH, launchBrowser, requireChromium, ROOT, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
 
 const hasChromium = requireChromium('tests/e2e/offline.test.ts');
-
-interface Rendered {
-  id: string;
-  text: string;
-  pending: boolean;
-}
-
-/** The messages as rendered, top to bottom. */
-const rendered = (page: Page): Promise<Rendered[]> =>
-  page.$$eval('[data-testid="message"]', (els) =>
-    els.map((el) => ({
-      id: (el as HTMLElement).dataset.messageId ?? '',
-      text: el.querySelector('.text, .tombstone')?.textContent ?? '',
-      pending: (el as HTMLElement).dataset.pending === 'true',
-    })),
-  );
-
-const connection = (page: Page) => page.getByTestId('connection').getAttribute('data-state');
-
-async function write(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await write(page, text);
-  await page.getByTestId('message').filter({ hasText: text }).first().waitFor({ timeout: WAIT });
-}
-
-/** The first visit installs the service worker; offline reloads need it to control the page. */
-async function openControlled(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: WAIT });
-}
 
 /** Texts of a segment as the server holds it (loaded documents only; none loaded = none). */
 function serverTexts(server: TestServer, roomId: string, n = 0): string[] {

@@ -10,53 +10,23 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { makeRoom, makeUser, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
 import { connectSocket, openDoc } from '../helpers/collab.ts';
 import type { Message, Receipt } from '../../src/lib/protocol/schema.ts';
+import { rendered, connection, write, send, openControlled } from './timeline-page.ts';
 import { launchBrowser, requireChromium, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
 
 const hasChromium = requireChromium('tests/e2e/unsent.test.ts');
 
-interface Rendered {
-  id: string;
-  text: string;
-  pending: boolean;
-}
-
-const rendered = (page: Page): Promise<Rendered[]> =>
-  page.$$eval('[data-testid="message"]', (els) =>
-    els.map((el) => ({
-      id: (el as HTMLElement).dataset.messageId ?? '',
-      text: el.querySelector('.text, .tombstone')?.textContent ?? '',
-      pending: (el as HTMLElement).dataset.pending === 'true',
-    })),
-  );
 const texts = async (page: Page) => (await rendered(page)).map((m) => m.text);
 const settled = async (page: Page, n: number) => {
   const list = await rendered(page);
   return list.length === n && list.every((m) => !m.pending);
 };
-const connection = (page: Page) => page.getByTestId('connection').getAttribute('data-state');
 const numbered = (label: string, n: number) => Array.from({ length: n }, (_, i) => `${label} ${String(i + 1).padStart(2, '0')}`);
-
-async function write(page: Page, text: string): Promise<void> {
-  const box = page.getByLabel('Message', { exact: true });
-  await box.fill(text);
-  await box.press('Enter');
-}
-
-async function send(page: Page, text: string): Promise<void> {
-  await write(page, text);
-  await page.getByTestId('message').filter({ hasText: text }).first().waitFor({ timeout: WAIT });
-}
 
 async function act(page: Page, text: string, action: 'Edit' | 'Delete'): Promise<void> {
   const msg = page.getByTestId('message').filter({ hasText: text }).first();
   await msg.locator('.bubble').click();
   await msg.getByRole('button', { name: action, exact: true }).click();
   if (action === 'Delete') await msg.getByRole('button', { name: 'Delete', exact: true }).click();
-}
-
-async function openControlled(page: Page, url: string): Promise<void> {
-  await page.goto(url);
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: WAIT });
 }
 
 /** The open segment as the server holds it, in receipt order ('(deleted)' for tombstones). */
