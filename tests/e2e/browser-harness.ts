@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from 'playwright-core';
 import { startServer, type TestServer, type TestUser } from '../helpers/server.ts';
 import { loadSvelteKitHandler } from '../../server/index.ts';
@@ -39,6 +40,42 @@ export async function startAppServer(): Promise<TestServer> {
 }
 
 export const launchBrowser = (): Promise<Browser> => chromium.launch(LAUNCH);
+
+export type ContextOptions = Parameters<Browser['newContext']>[0];
+
+/**
+ * One app server and one browser for a `describe` block, with signed-in contexts that are closed
+ * afterwards and a watch on requests leaving our origin (asserted empty at the end). Call it at the
+ * top of the block; `server` and `browser` are set once its `beforeAll` has run.
+ */
+export function browserSuite() {
+  const contexts: BrowserContext[] = [];
+  const foreign: string[] = [];
+  const suite = {
+    server: undefined as unknown as TestServer,
+    browser: undefined as unknown as Browser,
+    foreign,
+    /** A desktop-sized English context, signed in as `user` (options override the defaults). */
+    async newContext(user: TestUser, options: ContextOptions = {}): Promise<BrowserContext> {
+      const context = await suite.browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', ...options });
+      contexts.push(context);
+      watchForeign(context, suite.server, foreign);
+      await signIn(context, suite.server, user);
+      return context;
+    },
+  };
+  beforeAll(async () => {
+    suite.server = await startAppServer();
+    suite.browser = await launchBrowser();
+  }, 180_000);
+  afterAll(async () => {
+    for (const c of contexts) await c.close().catch(() => {});
+    await suite.browser?.close();
+    await suite.server?.close();
+    expect(foreign).toEqual([]);
+  });
+  return suite;
+}
 
 /**
  * A non-incognito profile in a temp dir: Chromium reports `in-incognito` as an installability

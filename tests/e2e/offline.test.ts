@@ -17,7 +17,7 @@ import { makeUser, startServer, TEST_LIMITS, waitFor, type TestServer, type Test
 import { acked, connectSocket, openDoc, post } from '../helpers/collab.ts';
 import { loadSvelteKitHandler } from '../../server/index.ts';
 import { rendered, connection, write, send, openControlled } from './timeline-page.ts';
-import { LAUNCH, launchBrowser, requireChromium, ROOT, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
+import { browserSuite, LAUNCH, launchBrowser, requireChromium, ROOT, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
 
 const hasChromium = requireChromium('tests/e2e/offline.test.ts');
 
@@ -42,30 +42,14 @@ const userDatabases = (page: Page, userId: string) =>
   page.evaluate(async (prefix) => (await indexedDB.databases()).map((d) => d.name ?? '').filter((n) => n.startsWith(prefix)), `msgr:${userId}:`);
 
 describe.runIf(hasChromium)('local-first data: offline, reload, reconnect, logout', () => {
+  const suite = browserSuite();
+  const newContext = suite.newContext;
+  const foreign = suite.foreign;
   let server: TestServer;
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const foreign: string[] = [];
-
-  beforeAll(async () => {
-    server = await startAppServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-    expect(foreign).toEqual([]);
+  beforeAll(() => {
+    ({ server, browser } = suite);
   });
-
-  async function newContext(user: TestUser): Promise<BrowserContext> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US' });
-    contexts.push(context);
-    watchForeign(context, server, foreign);
-    await signIn(context, server, user);
-    return context;
-  }
 
   it('writes offline, survives an offline reload pending, and converges to one order with no duplicate', async () => {
     const alice = await makeUser(server);

@@ -5,13 +5,13 @@
  * edits, deletes and posts and writes them again; `rate-limited` is waited out, never a loss; a
  * logout with unsent messages asks first; offline writes across a reload keep their order.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { makeRoom, makeUser, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
 import { connectSocket, openDoc } from '../helpers/collab.ts';
 import type { Message, Receipt } from '../../src/lib/protocol/schema.ts';
 import { rendered, connection, write, send, openControlled } from './timeline-page.ts';
-import { launchBrowser, requireChromium, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
+import { browserSuite, requireChromium, shoot, WAIT } from './browser-harness.ts';
 
 const hasChromium = requireChromium('tests/e2e/unsent.test.ts');
 
@@ -62,30 +62,12 @@ async function directRoom(a: TestUser, b: TestUser): Promise<string> {
 }
 
 describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline order', () => {
+  const suite = browserSuite();
+  const newContext = suite.newContext;
   let server: TestServer;
-  let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  const foreign: string[] = [];
-
-  beforeAll(async () => {
-    server = await startAppServer();
-    browser = await launchBrowser();
-  }, 180_000);
-
-  afterAll(async () => {
-    for (const c of contexts) await c.close().catch(() => {});
-    await browser?.close();
-    await server?.close();
-    expect(foreign).toEqual([]);
+  beforeAll(() => {
+    ({ server } = suite);
   });
-
-  async function newContext(user: TestUser, options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, locale: 'en-US', ...options });
-    contexts.push(context);
-    watchForeign(context, server, foreign);
-    await signIn(context, server, user);
-    return context;
-  }
 
   it('sends 40 messages written in a burst completely, in order, pending meanwhile, none refused', async () => {
     const alice = await makeUser(server);

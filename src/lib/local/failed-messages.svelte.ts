@@ -3,8 +3,8 @@
  * (`msgr:<userId>:failed:<roomId>`) so that they survive the drop of the refused document's local
  * copy and reloads, and show in every tab until the user retries or discards them.
  */
-import { failedKey, userPrefix } from './keys.ts';
-import { readJson, removeKey, writeJson } from './storage.ts';
+import { failedKey } from './keys.ts';
+import { RoomLists } from './room-lists.svelte.ts';
 
 export interface FailedMessage {
   id: string;
@@ -17,52 +17,30 @@ export interface FailedMessage {
 }
 
 export class FailedMessages {
-  private userId: string | null = null;
-  private cache = new Map<string, FailedMessage[]>();
-  private version = $state(0);
+  private lists = new RoomLists<FailedMessage>(failedKey);
 
   use(userId: string | null): void {
-    this.userId = userId;
-    this.cache.clear();
-    this.version++;
+    this.lists.use(userId);
   }
 
   of(roomId: string): FailedMessage[] {
-    void this.version;
-    let items = this.cache.get(roomId);
-    if (!items) {
-      const stored = this.userId ? readJson<FailedMessage[]>(failedKey(this.userId, roomId)) : null;
-      items = Array.isArray(stored) ? stored : [];
-      this.cache.set(roomId, items);
-    }
-    return items;
+    return this.lists.of(roomId);
   }
 
   add(roomId: string, items: FailedMessage[]): void {
     const current = this.of(roomId);
     const fresh = items.filter((i) => !current.some((c) => c.id === i.id));
-    if (fresh.length) this.set(roomId, [...current, ...fresh]);
+    if (fresh.length) this.lists.set(roomId, [...current, ...fresh]);
   }
 
   remove(roomId: string, ids: Iterable<string>): void {
     const drop = new Set(ids);
     const current = this.of(roomId);
-    if (current.some((f) => drop.has(f.id))) this.set(roomId, current.filter((f) => !drop.has(f.id)));
-  }
-
-  private set(roomId: string, items: FailedMessage[]): void {
-    this.cache.set(roomId, items);
-    this.version++;
-    if (!this.userId) return;
-    if (items.length) writeJson(failedKey(this.userId, roomId), items);
-    else removeKey(failedKey(this.userId, roomId));
+    if (current.some((f) => drop.has(f.id))) this.lists.set(roomId, current.filter((f) => !drop.has(f.id)));
   }
 
   /** Another tab changed a room's list: read it again. */
   onStorage(e: StorageEvent): void {
-    const prefix = this.userId ? userPrefix(this.userId) + 'failed:' : null;
-    if (!prefix || !e.key?.startsWith(prefix)) return;
-    this.cache.delete(e.key.slice(prefix.length));
-    this.version++;
+    this.lists.onStorage(e);
   }
 }

@@ -14,7 +14,7 @@
 import type { Message } from '$lib/protocol/schema';
 import type { WriteBudget } from './write-budget.ts';
 import { outboxKey } from './keys.ts';
-import { keysWithPrefix, readJson, removeKey, writeJson } from './storage.ts';
+import { RoomLists } from './room-lists.svelte.ts';
 
 /** `ok`: written; `later`: not possible now (no document yet); `gone`: the room is not ours any more. */
 export type WriteResult = 'ok' | 'later' | 'gone';
@@ -29,8 +29,7 @@ const RETRY_MS = 1000;
 export class Outbox {
   private userId: string | null = null;
   private deps: OutboxDeps | null = null;
-  private cache = new Map<string, Message[]>();
-  private version = $state(0);
+  private lists = new RoomLists<Message>(outboxKey);
   private pumping = false;
   /** Bumped by `use`: a pump of the previous user stops. */
   private epoch = 0;
@@ -39,30 +38,21 @@ export class Outbox {
     this.userId = userId;
     this.deps = deps;
     this.epoch++;
-    this.cache.clear();
-    this.version++;
-    if (deps && this.rooms().length) this.pump();
+    this.lists.use(userId);
+    if (deps && this.lists.rooms().length) this.pump();
   }
 
   of(roomId: string): Message[] {
-    void this.version;
-    let items = this.cache.get(roomId);
-    if (!items) {
-      const stored = this.userId ? readJson<Message[]>(outboxKey(this.userId, roomId)) : null;
-      items = Array.isArray(stored) ? stored : [];
-      this.cache.set(roomId, items);
-    }
-    return items;
+    return this.lists.of(roomId);
   }
 
   /** Every queued post of the user (all rooms). */
   all(): Message[] {
-    void this.version;
-    return this.rooms().flatMap((r) => this.of(r));
+    return this.lists.rooms().flatMap((r) => this.of(r));
   }
 
   post(roomId: string, msg: Message): void {
-    this.set(roomId, [...this.of(roomId), msg]);
+    this.lists.set(roomId, [...this.of(roomId), msg]);
     this.pump();
   }
 
@@ -72,41 +62,22 @@ export class Outbox {
     const i = items.findIndex((m) => m.id === id);
     if (i < 0) return false;
     const next = fn(items[i]);
-    this.set(roomId, next ? items.map((m, j) => (j === i ? next : m)) : items.filter((_, j) => j !== i));
+    this.lists.set(roomId, next ? items.map((m, j) => (j === i ? next : m)) : items.filter((_, j) => j !== i));
     return true;
   }
 
   /** Another tab changed a room's list: read it again. */
   onStorage(e: StorageEvent): void {
-    const prefix = this.userId ? outboxKey(this.userId, '') : null;
-    if (!prefix || !e.key?.startsWith(prefix)) return;
-    this.cache.delete(e.key.slice(prefix.length));
-    this.version++;
-  }
-
-  private rooms(): string[] {
-    if (!this.userId) return [];
-    const prefix = outboxKey(this.userId, '');
-    const ids = new Set(keysWithPrefix(prefix).map((k) => k.slice(prefix.length)));
-    for (const [id, items] of this.cache) if (items.length) ids.add(id);
-    return [...ids];
+    this.lists.onStorage(e);
   }
 
   private oldest(): { roomId: string; msg: Message } | null {
     let best: { roomId: string; msg: Message } | null = null;
-    for (const roomId of this.rooms()) {
+    for (const roomId of this.lists.rooms()) {
       const msg = this.of(roomId)[0];
       if (msg && (!best || msg.createdAt < best.msg.createdAt)) best = { roomId, msg };
     }
     return best;
-  }
-
-  private set(roomId: string, items: Message[]): void {
-    this.cache.set(roomId, items);
-    this.version++;
-    if (!this.userId) return;
-    if (items.length) writeJson(outboxKey(this.userId, roomId), items);
-    else removeKey(outboxKey(this.userId, roomId));
   }
 
   private pump(): void {
