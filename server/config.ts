@@ -3,6 +3,7 @@
  * configuration section (`npm run docs:config` prints it); keep descriptions short and true.
  */
 import path from 'node:path';
+import { DEFAULT_UPLOAD_TYPES, FILE_TYPES } from './files/types.ts';
 
 export interface Config {
   port: number;
@@ -21,6 +22,16 @@ export interface Config {
   segmentMaxBytes: number;
   logLevel: string;
   registration: 'open' | 'invite-only';
+  uploadMaxBytes: number;
+  /** Allowed extensions. */
+  uploadTypes: string[];
+  uploadTokenTtlSec: number;
+  uploadOrphanHours: number;
+  /** `clamav`: uploads wait in quarantine until clamd says clean. */
+  avScan: 'off' | 'clamav';
+  clamdSocket: string | null;
+  clamdHost: string | null;
+  clamdPort: number;
 }
 
 interface Entry {
@@ -42,6 +53,14 @@ export const CONFIG_TABLE: Entry[] = [
   { env: 'MAX_UPDATE_BYTES', default: '1048576', description: 'Largest document update a client may send (bytes)' },
   { env: 'SEGMENT_MAX_MESSAGES', default: '2000', description: 'Messages per segment before the server seals it and opens the next' },
   { env: 'SEGMENT_MAX_BYTES', default: '1048576', description: 'Approximate encoded size of a segment before it is sealed' },
+  { env: 'UPLOAD_MAX_BYTES', default: '104857600', description: 'Largest file an upload may have (bytes; 100 MiB)' },
+  { env: 'UPLOAD_TYPES', default: '(all known)', description: 'Comma-separated allowed extensions, a subset of ' + '`' + DEFAULT_UPLOAD_TYPES.join(' ') + '`' },
+  { env: 'UPLOAD_TOKEN_TTL_SEC', default: '3600', description: 'Lifetime of a one-time upload token (a fresh one comes from `GET /api/upload/jobs/:id`)' },
+  { env: 'UPLOAD_ORPHAN_HOURS', default: '24', description: 'Uploads never attached to a message are removed after this many hours' },
+  { env: 'AV_SCAN', default: 'off', description: '`clamav`: every upload waits in quarantine until a ClamAV daemon says clean' },
+  { env: 'CLAMD_SOCKET', default: '(unset)', description: "clamd's local socket (with `AV_SCAN=clamav`)" },
+  { env: 'CLAMD_HOST', default: '(unset)', description: "clamd's TCP host, when not `CLAMD_SOCKET`" },
+  { env: 'CLAMD_PORT', default: '3310', description: "clamd's TCP port" },
   { env: 'REGISTRATION', default: 'open', description: '`open` or `invite-only`' },
   { env: 'LOG_LEVEL', default: 'info', description: 'pino log level (`silent` in tests)' },
 ];
@@ -59,6 +78,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
   const registration = env.REGISTRATION ?? 'open';
   if (registration !== 'open' && registration !== 'invite-only') throw new Error('REGISTRATION must be open or invite-only');
+  const uploadTypes = env.UPLOAD_TYPES ? env.UPLOAD_TYPES.split(',').map((t) => t.trim().toLowerCase().replace(/^\./, '')).filter(Boolean) : DEFAULT_UPLOAD_TYPES;
+  const unknownTypes = uploadTypes.filter((t) => !FILE_TYPES[t]);
+  if (unknownTypes.length) throw new Error(`UPLOAD_TYPES: unknown extensions ${unknownTypes.join(', ')} (known: ${DEFAULT_UPLOAD_TYPES.join(' ')})`);
+  const avScan = (env.AV_SCAN ?? 'off').toLowerCase();
+  if (avScan !== 'off' && avScan !== 'clamav') throw new Error('AV_SCAN must be off or clamav');
+  if (avScan === 'clamav' && !env.CLAMD_SOCKET && !env.CLAMD_HOST) throw new Error('AV_SCAN=clamav needs CLAMD_SOCKET or CLAMD_HOST');
   return {
     port: int(env, 'PORT', 3000),
     host: env.HOST ?? '0.0.0.0',
@@ -74,6 +99,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     segmentMaxBytes: int(env, 'SEGMENT_MAX_BYTES', 1024 * 1024),
     logLevel: env.LOG_LEVEL ?? 'info',
     registration,
+    uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 100 * 1024 * 1024),
+    uploadTypes,
+    uploadTokenTtlSec: int(env, 'UPLOAD_TOKEN_TTL_SEC', 3600),
+    uploadOrphanHours: int(env, 'UPLOAD_ORPHAN_HOURS', 24),
+    avScan,
+    clamdSocket: env.CLAMD_SOCKET || null,
+    clamdHost: env.CLAMD_HOST || null,
+    clamdPort: int(env, 'CLAMD_PORT', 3310),
     ...overrides,
   };
 }

@@ -33,6 +33,10 @@ export interface AppOptions {
   /** Keep-alive timing (tests shorten it). */
   pingIntervalMs?: number;
   idleTimeoutMs?: number;
+  /** How often failed antivirus scans are retried (ms; tests shorten it). */
+  scanRetryMs?: number;
+  /** How often maintenance runs (orphan uploads; ms). */
+  maintenanceMs?: number;
   /** Dev: leave other upgrade requests (Vite's HMR socket) to other listeners. */
   passOtherUpgrades?: boolean;
 }
@@ -55,6 +59,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     access: services.access,
     roomService: services.rooms,
     polls: services.polls,
+    files: services.files,
     rooms: services.repos.rooms,
     users: services.repos.users,
     documents: services.repos.documents,
@@ -79,6 +84,18 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     }
   }, opts.pollSweepMs ?? 5000);
   pollSweep.unref();
+  // uploads never attached, and bytes left behind by removed rooms or broken uploads
+  const maintenance = async () => {
+    try {
+      const purged = await services.files.purge();
+      if (purged.orphans || purged.strays) services.log.info(purged, 'maintenance removed unused uploads');
+    } catch (err) {
+      services.log.error({ err }, 'upload maintenance failed');
+    }
+  };
+  const maintenanceTimer = setInterval(() => void maintenance(), opts.maintenanceMs ?? 60 * 60 * 1000);
+  maintenanceTimer.unref();
+  services.files.start();
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
@@ -116,6 +133,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     },
     async close() {
       clearInterval(pollSweep);
+      clearInterval(maintenanceTimer);
+      await services.files.stop();
       await collab.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

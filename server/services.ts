@@ -15,10 +15,23 @@ import { PollService } from './domain/polls.ts';
 import { pollsRepo } from './repos/polls.ts';
 import { EventBus, randomIds, systemClock, type Clock, type Ids } from './domain/deps.ts';
 import { RATE_LIMITS, type RateLimits } from './http/rate-limits.ts';
+import { filesRepo } from './repos/files.ts';
+import { FileStore } from './files/store.ts';
+import { FileService } from './files/service.ts';
+import { createClamd } from './files/clamav.ts';
 
 export const VERSION = '0.1.0';
 
-export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids?: Ids; log?: Logger; rateLimits?: Partial<RateLimits> } = {}) {
+export interface ServiceOptions {
+  clock?: Clock;
+  ids?: Ids;
+  log?: Logger;
+  rateLimits?: Partial<RateLimits>;
+  /** How often failed scans are retried (ms; tests shorten it). */
+  scanRetryMs?: number;
+}
+
+export function buildServices(db: Db, config: Config, opts: ServiceOptions = {}) {
   const clock = opts.clock ?? systemClock;
   const ids = opts.ids ?? randomIds;
   const log = opts.log ?? pino({ level: config.logLevel });
@@ -30,7 +43,18 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
   const roomService = new RoomService({ db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
-  const polls = new PollService({ polls: pollsRepo(db), access, clock, ids, events });
+  const pollsData = pollsRepo(db);
+  const polls = new PollService({ polls: pollsData, access, clock, ids, events });
+  const fileStore = new FileStore(config.dataDir);
+  const files = new FileService({
+    db, files: filesRepo(db), pollsRepo: pollsData, polls, access, store: fileStore, clock, ids, log,
+    limits: { maxBytes: config.uploadMaxBytes, types: config.uploadTypes, tokenTtlMs: config.uploadTokenTtlSec * 1000 },
+    clamd: config.avScan === 'clamav'
+      ? createClamd(config.clamdSocket ? { socket: config.clamdSocket } : { host: config.clamdHost!, port: config.clamdPort })
+      : null,
+    orphanTtlMs: config.uploadOrphanHours * 3600 * 1000,
+    scanRetryMs: opts.scanRetryMs ?? 30_000,
+  });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
   return {
     db, config, clock, ids, log, events, version: VERSION,
@@ -39,6 +63,8 @@ export function buildServices(db: Db, config: Config, opts: { clock?: Clock; ids
     users, sessions, access, accounts,
     rooms: roomService,
     polls,
+    files,
+    fileStore,
   };
 }
 export type Services = ReturnType<typeof buildServices>;

@@ -14,6 +14,7 @@ import type { AccessPolicy } from '../auth/access.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import type { RoomService } from '../domain/rooms.ts';
 import type { PollService } from '../domain/polls.ts';
+import type { FileService } from '../files/service.ts';
 import type { Clock, EventBus, Ids } from '../domain/deps.ts';
 import { ERRORS } from '../domain/errors.ts';
 import type { Db } from '../db/database.ts';
@@ -44,6 +45,7 @@ export interface CollabDeps {
   access: AccessPolicy;
   roomService: RoomService;
   polls: PollService;
+  files: FileService;
   rooms: RoomsRepo;
   users: UsersRepo;
   documents: DocumentsRepo;
@@ -76,11 +78,12 @@ export function createCollab(d: CollabDeps) {
   });
   const gate = new OutputGate(queue);
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
-  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock });
+  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files });
+  d.files.connect((name, fn) => writes.write(name, 'file-removed', (doc) => fn(doc)));
   const presence = new Presence(() => hocuspocus.documents, d.clock);
 
   const validation = new Validation({
-    access: d.access, roomService: d.roomService, polls: d.polls, writes, rateLimits: d.rateLimits,
+    access: d.access, roomService: d.roomService, polls: d.polls, files: d.files, writes, rateLimits: d.rateLimits,
     maxMessageChars: d.maxMessageChars, maxUpdateBytes: d.maxUpdateBytes, clock: d.clock,
     backlogGraceMs: d.backlogGraceMs ?? BACKLOG_GRACE_MS, log: d.log,
     isLive: (doc) => !(doc as Document).isDestroyed && hocuspocus.documents.get((doc as Document).name) === doc,

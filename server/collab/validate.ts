@@ -27,7 +27,7 @@
  * (in any segment, or claimed by an update being committed) is refused with `duplicate-id`.
  */
 import * as Y from 'yjs';
-import { checkMessageShape, parseReactionKey, SEGMENT_MESSAGES, SEGMENT_REACTIONS, SEGMENT_RECEIPTS, SEGMENT_VOTES, type Message } from '../../src/lib/protocol/schema.ts';
+import { checkMessageShape, parseReactionKey, SEGMENT_MESSAGES, SEGMENT_REACTIONS, SEGMENT_RECEIPTS, SEGMENT_VOTES, type Attachment, type Message } from '../../src/lib/protocol/schema.ts';
 import { DomainError, fail, type ErrorCode } from '../domain/errors.ts';
 
 export interface Actor {
@@ -47,6 +47,10 @@ export interface ValidationResult {
   changed: string[];
   /** Votes cast (checked against the poll already; recorded after the update is applied). */
   votes: { pollId: string; optionIds: string[] }[];
+  /** Files attached by new messages (tokens checked; spent in the commit). */
+  attachments: { messageId: string; fileIds: string[] }[];
+  /** Files of messages this update deletes (removed in the commit). */
+  removedFiles: string[];
 }
 
 type Struct = Y.Item | Y.GC | Y.Skip;
@@ -68,6 +72,8 @@ export function validateSegmentUpdate(
     messageSegment: (messageId: string) => number | undefined;
     /** The poll rules at vote time (returns a refusal code or null). */
     checkVote: (pollId: string, optionIds: string[]) => ErrorCode | null;
+    /** The one-time upload token of an attachment of a new message (returns a refusal code or null). */
+    checkAttachment: (attachment: Attachment) => ErrorCode | null;
   },
 ): ValidationResult {
   let decoded: { structs: Struct[]; ds: { clients: Map<number, { clock: number; len: number }[]> } };
@@ -151,6 +157,8 @@ export function validateSegmentUpdate(
   const deletedOn = new Map<string, string>(); // `${root}\u0000${key}` of ContentDeleted structs -> root
   const changed: string[] = [];
   const votes: { pollId: string; optionIds: string[] }[] = [];
+  const attachments = new Map<string, string[]>(); // message id -> file ids, of new messages
+  const removedFiles = new Set<string>();
   const contentOf = (s: Y.Item): unknown => {
     if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) fail('schema-violation');
     return (s.content as Y.ContentAny).arr[0];
@@ -173,7 +181,24 @@ export function validateSegmentUpdate(
       const value = contentOf(s);
       const shape = checkMessageShape(key!, value, opts.maxChars);
       if (shape) fail(shape);
-      checkWrite(map.get(key!) as Message | undefined, value as Message, actor);
+      const existing = map.get(key!) as Message | undefined;
+      checkWrite(existing, value as Message, actor);
+      if (!existing) {
+        // a new message's files: each with its token, each once (a later struct of the same update
+        // for the same key, e.g. the message's deletion, replaces the earlier value)
+        attachments.delete(key!);
+        const files = (value as Message).attachments;
+        if (files) {
+          for (const a of files) {
+            for (const [other, ids] of attachments) if (other !== key && ids.includes(a.id)) fail('upload-token-used');
+            const code = opts.checkAttachment(a);
+            if (code) fail(code);
+          }
+          attachments.set(key!, files.map((a) => a.id));
+        }
+      } else if ((value as Message).deleted) {
+        for (const a of existing.attachments ?? []) removedFiles.add(a.id);
+      }
       if (!map.has(key!) && !written.has(key!)) {
         if (opts.messageSegment(key!) !== undefined) fail('duplicate-id');
         const m = value as Message;
@@ -259,6 +284,8 @@ export function validateSegmentUpdate(
     writes: written.size + reactionsWritten.size + votesWritten.size,
     changed,
     votes,
+    attachments: [...attachments].map(([messageId, fileIds]) => ({ messageId, fileIds })),
+    removedFiles: [...removedFiles],
   };
 }
 
@@ -272,6 +299,7 @@ function checkWrite(existing: Message | undefined, next: Message, actor: Actor):
   if (existing.system) fail('server-owned', 'System lines cannot change.');
   if (next.author !== existing.author) fail('forged-author');
   if (next.createdAt !== existing.createdAt || next.replyTo !== existing.replyTo) fail('server-owned', 'createdAt and replyTo are fixed.');
+  if (!next.deleted && JSON.stringify(next.attachments) !== JSON.stringify(existing.attachments)) fail('server-owned', 'Attachments are fixed once sent.');
   if (next.deleted) {
     if (existing.author !== actor.userId && !actor.isRoomAdmin()) fail('not-author');
     return;

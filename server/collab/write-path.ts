@@ -27,6 +27,7 @@ import type { AppendExtra } from './persistence.ts';
 import type { WriteQueue } from './write-queue.ts';
 import { serverOrigin } from './origins.ts';
 import { writeServerDoc } from './server-writes.ts';
+import type { FileService } from '../files/service.ts';
 
 /** Owner recorded for the server's own Yjs client ids: no user can write with them. */
 export const SERVER_CLIENT_OWNER = '@server';
@@ -60,6 +61,7 @@ export interface WritePathDeps {
   events: EventBus;
   log: Logger;
   clock: Clock;
+  files: FileService;
 }
 
 const claimKey = (roomId: string, id: string) => `${roomId}\u0000${id}`;
@@ -114,11 +116,13 @@ export class WritePath {
     const at = this.d.clock.now();
     for (const m of p.result.newMessages) this.claimedIds.set(claimKey(p.access.roomId, m.id), { segment: p.access.segment!, at });
     for (const c of p.result.clientIds) this.claimedClients.set(`${docName}\u0000${c}`, p.userId);
+    this.d.files.claim(p.result.attachments.flatMap((a) => a.fileIds));
   }
 
   release(docName: string, p: Pending): void {
     for (const m of p.result.newMessages) this.claimedIds.delete(claimKey(p.access.roomId, m.id));
     for (const c of p.result.clientIds) this.claimedClients.delete(`${docName}\u0000${c}`);
+    this.d.files.release(p.result.attachments.flatMap((a) => a.fileIds));
   }
 
   // ---- the atomic write of one applied update ---------------------------------------------------
@@ -136,10 +140,17 @@ export class WritePath {
           // checked at validation; the poll may have closed since: refuse rather than keep it uncounted
           if (!this.d.polls.record(roomId, v.pollId, p.userId, v.optionIds)) throw new DomainError('poll-closed');
         }
+        // the tokens are spent with the receipt: a file belongs to the segment its message counts in
+        for (const a of p.result.attachments) {
+          const segment = reserved.find((r) => r.id === a.messageId)?.segment ?? this.d.roomService.messageSegment(roomId, a.messageId) ?? n!;
+          this.d.files.attachInTx(roomId, p.userId, a.messageId, segment, a.fileIds);
+        }
+        this.d.files.removeInTx(p.result.removedFiles);
         return reserved;
       },
       committed: (reserved) => {
         this.release(name, p);
+        this.d.files.removeBytes(p.result.removedFiles);
         this.place(document, roomId, n!, reserved);
       },
       failed: (err) => {

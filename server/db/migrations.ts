@@ -159,4 +159,39 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       CREATE INDEX room_messages_segment ON room_messages(room_id, segment);
     `,
   },
+  {
+    id: 4,
+    name: 'files',
+    sql: `
+      -- one row per upload. \`state\` is the scan job: queued/scanning while in quarantine, then clean,
+      -- rejected (infected, bytes deleted) or error (clamd failed; retried). A clean file gets a
+      -- one-time token (only its SHA-256 is stored); the commit that accepts the message carrying it
+      -- sets message_id, which spends the token.
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        uploader TEXT NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        ext TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        thumb INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'scanning', 'clean', 'rejected', 'error')),
+        reason TEXT,
+        token_hash BLOB,
+        token_expires_at INTEGER,
+        message_id TEXT,
+        segment INTEGER,
+        attached_at INTEGER,
+        created_at INTEGER NOT NULL,
+        deleted_at INTEGER
+      );
+      CREATE INDEX files_room ON files(room_id, attached_at) WHERE message_id IS NOT NULL AND deleted_at IS NULL;
+      CREATE INDEX files_message ON files(room_id, message_id) WHERE message_id IS NOT NULL;
+      CREATE INDEX files_unattached ON files(created_at) WHERE message_id IS NULL;
+      CREATE INDEX files_jobs ON files(state) WHERE state IN ('queued', 'scanning', 'error');
+    `,
+  },
 ];

@@ -47,6 +47,18 @@ export const ERRORS = {
   'anonymous-vote': { status: 400, close: 4400, message: 'Votes in anonymous polls go through POST /api/polls/:id/vote (a document entry would show who voted).' },
   'not-your-vote': { status: 403, close: 4403, message: 'You can only cast your own vote.' },
   'not-poll-owner': { status: 403, close: 4403, message: 'Only the poll creator or a room admin may close it.' },
+  // files and uploads
+  'room-id-required': { status: 400, close: 4400, message: 'room_id is required (send it before the file).' },
+  'file-required': { status: 400, close: 4400, message: 'The upload has no file part.' },
+  'multipart-required': { status: 415, close: 4400, message: 'Send multipart/form-data.' },
+  'file-too-large': { status: 413, close: 4413, message: 'The file is larger than allowed.' },
+  'file-type-not-allowed': { status: 400, close: 4400, message: 'Files of this type are not allowed.' },
+  'file-content-mismatch': { status: 400, close: 4400, message: 'The file content does not match its extension.' },
+  'upload-token-invalid': { status: 403, close: 4403, message: 'That upload token is not valid for this user, room and file.' },
+  'upload-token-used': { status: 409, close: 4409, message: 'That upload token has been used.' },
+  'upload-token-expired': { status: 410, close: 4410, message: 'That upload token has expired; fetch a new one from the upload job.' },
+  'file-not-ready': { status: 409, close: 4409, message: 'The file is still being scanned, or was rejected.' },
+  'attachment-mismatch': { status: 400, close: 4400, message: 'An attachment must carry the name, size, type and dimensions of its upload.' },
   'internal-error': { status: 500, close: 4500, message: 'Something went wrong on the server.' },
 } as const;
 

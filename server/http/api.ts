@@ -4,6 +4,7 @@ import type { Route, RequestContext } from './router.ts';
 import type { Services } from '../services.ts';
 import { toPublicUser } from '../repos/users.ts';
 import { fail } from '../domain/errors.ts';
+import { isImageType } from '../files/types.ts';
 import type { TLSSocket } from 'node:tls';
 
 const id = z.string().min(1).max(64);
@@ -12,6 +13,31 @@ const visibility = z.enum(['joined', 'shared']);
 function sessionCookie(ctx: RequestContext, token: string, maxAgeSec: number): string {
   const secure = (ctx.req.socket as TLSSocket).encrypted ? '; Secure' : '';
   return `session=${encodeURIComponent(token)}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSec}${secure}`;
+}
+
+/** `?limit=`: absent → the default; not an integer → 400; otherwise clamped to [min, max]. */
+function clampInt(raw: string | null, fallback: number, min: number, max: number): number {
+  if (raw === null || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw)) fail('validation-failed', 'limit: an integer');
+  return Math.min(Math.max(Number(raw), min), max);
+}
+
+/**
+ * Headers of a stored file. The type is ours (from the extension table, checked against the bytes),
+ * `nosniff` keeps browsers from second-guessing it, and the sandbox CSP makes even a mistaken inline
+ * render inert. The original name goes in RFC 5987 `filename*` (Korean names survive), with an
+ * ASCII fallback for old clients.
+ */
+export function fileHeaders(type: string, name: string, inline: boolean): Record<string, string> {
+  const fallback = name.replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  return {
+    'content-type': type.startsWith('text/') ? `${type}; charset=utf-8` : type,
+    'content-disposition': `${inline ? 'inline' : 'attachment'}; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
+    'x-content-type-options': 'nosniff',
+    'cache-control': 'private, max-age=86400',
+    'content-security-policy': "default-src 'none'; sandbox",
+    'cross-origin-resource-policy': 'same-origin',
+  };
 }
 
 export interface ApiPorts {
@@ -217,6 +243,51 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       handler: (ctx) => ({ body: { poll: s.polls.close(ctx.auth.user.id, ctx.params.id) } }),
     },
 
+    // ---- files --------------------------------------------------------------------------------
+    {
+      method: 'POST', path: '/api/upload', auth: true, limit: 'upload',
+      async handler(ctx) {
+        return { status: 201, body: await s.files.upload(ctx.raw(), ctx.auth.user.id) };
+      },
+    },
+    {
+      method: 'GET', path: '/api/upload/jobs/:id', auth: true,
+      handler: (ctx) => ({ body: s.files.job(ctx.auth.user.id, ctx.params.id) }),
+    },
+    {
+      method: 'GET', path: '/api/files/:id', auth: true,
+      handler(ctx) {
+        const row = s.files.readable(ctx.auth.user.id, ctx.params.id);
+        // only raster images are ever shown inline; everything else downloads under its own name
+        const inline = isImageType(row.type) && ctx.query.get('download') !== '1';
+        return { file: { path: s.fileStore.filePath(row.id), headers: fileHeaders(row.type, row.name, inline) } };
+      },
+    },
+    {
+      method: 'GET', path: '/api/files/:id/thumb', auth: true,
+      handler(ctx) {
+        const row = s.files.readable(ctx.auth.user.id, ctx.params.id);
+        if (!row.thumb) fail('not-found', 'This file has no thumbnail.');
+        return { file: { path: s.fileStore.thumbPath(row.id), headers: fileHeaders('image/webp', `${row.name}.webp`, true) } };
+      },
+    },
+    {
+      method: 'DELETE', path: '/api/files/:id', auth: true,
+      async handler(ctx) {
+        await s.files.delete(ctx.auth.user.id, ctx.params.id);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET', path: '/api/rooms/:id/files', auth: true,
+      handler(ctx) {
+        const kind = ctx.query.get('kind');
+        if (kind !== null && kind !== 'image' && kind !== 'document') fail('validation-failed', 'kind: image or document');
+        const limit = clampInt(ctx.query.get('limit'), 30, 1, 100);
+        return { body: s.files.roomFiles(ctx.auth.user.id, ctx.params.id, { kind: kind as 'image' | 'document' | null, limit, before: ctx.query.get('before') }) };
+      },
+    },
+
     // ---- public -----------------------------------------------------------------------------
     {
       method: 'GET', path: '/api/config', auth: false,
@@ -226,8 +297,9 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
           registration: s.config.registration,
           messages: { maxChars: s.config.maxMessageChars, maxUpdateBytes: s.config.maxUpdateBytes },
           segments: { maxMessages: s.config.segmentMaxMessages, maxBytes: s.config.segmentMaxBytes },
+          uploads: s.files.publicConfig(),
           rateLimits: s.rateLimits,
-          features: { uploads: false, search: false, oidc: false, polls: true, reactions: true, pins: true, presence: true },
+          features: { uploads: true, search: false, oidc: false, polls: true, reactions: true, pins: true, presence: true },
         },
       }),
     },

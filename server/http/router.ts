@@ -2,6 +2,7 @@
  * A small JSON router for `/api`: routes are data, handlers are thin adapters that read the request,
  * call one service method and return JSON. Every error leaves as `{ error: { code, message } }`.
  */
+import fs from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -9,6 +10,7 @@ import type { Logger } from 'pino';
 import { DomainError, ERRORS, fail } from '../domain/errors.ts';
 import type { Authenticated, SessionService } from '../auth/sessions.ts';
 import { bearerToken, originAllowed, readCookie } from './request-info.ts';
+import { ClientAborted } from '../files/receive.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 export const MAX_JSON_BYTES = 64 * 1024;
@@ -24,20 +26,24 @@ export interface RequestContext {
   /** The session token used, and whether it came from the cookie. */
   token: string | null;
   body<T extends z.ZodType>(schema: T): Promise<z.infer<T>>;
+  /** The request itself, for a handler that streams its body (uploads); no JSON limit applies. */
+  raw(): IncomingMessage;
 }
 
 export interface Reply {
   status?: number;
   body?: unknown;
   headers?: Record<string, string | string[]>;
+  /** A file streamed from disk as the body (downloads), with its own headers. */
+  file?: { path: string; headers: Record<string, string> };
 }
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   auth: boolean;
-  /** Extra limiter bucket (besides the general write limit). */
-  limit?: 'auth';
+  /** The limiter bucket counted instead of the general write limit (`api`). */
+  limit?: 'auth' | 'upload';
   handler(ctx: RequestContext): Promise<Reply> | Reply;
 }
 
@@ -76,6 +82,35 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/**
+ * A refusal before the body was read (an upload over the limit, of a room the user is not in): the
+ * rest is not read. The answer goes out with `Connection: close`, and the socket is half-closed
+ * after it so that the client can read the answer before the connection goes away.
+ */
+function stopReading(req: IncomingMessage, res: ServerResponse): void {
+  req.pause();
+  res.setHeader('connection', 'close');
+}
+
+async function sendFile(req: IncomingMessage, res: ServerResponse, file: { path: string; headers: Record<string, string> }): Promise<void> {
+  const stat = await fs.promises.stat(file.path).catch(() => null);
+  if (!stat?.isFile()) throw new DomainError('not-found');
+  res.writeHead(200, { ...file.headers, 'content-length': String(stat.size) });
+  if (req.method === 'HEAD') return void res.end();
+  await new Promise<void>((resolve) => {
+    const stream = fs.createReadStream(file.path);
+    stream.on('error', () => {
+      res.destroy();
+      resolve();
+    });
+    res.on('close', () => {
+      stream.destroy();
+      resolve();
+    });
+    stream.pipe(res);
+  });
+}
+
 export function createRouter(routes: Route[], deps: { sessions: SessionService; allowedOrigins: string[]; log: Logger; rateLimits: RateLimits }) {
   const compiled: Compiled[] = routes.map((r) => {
     const keys: string[] = [];
@@ -85,8 +120,8 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
     });
     return { ...r, regex: new RegExp(`^${pattern}$`), keys };
   });
-  const authLimiter = new RateLimiterMemory({ points: deps.rateLimits.auth.points, duration: deps.rateLimits.auth.durationSec });
-  const apiLimiter = new RateLimiterMemory({ points: deps.rateLimits.api.points, duration: deps.rateLimits.api.durationSec });
+  const limiter = (name: 'auth' | 'upload' | 'api') => new RateLimiterMemory({ points: deps.rateLimits[name].points, duration: deps.rateLimits[name].durationSec });
+  const limiters = { auth: limiter('auth'), upload: limiter('upload'), api: limiter('api') };
   const consume = async (limiter: RateLimiterMemory, key: string) => {
     try {
       await limiter.consume(key);
@@ -127,8 +162,10 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       // a bearer token cannot be sent by another site, so bearer requests are not checked
       if (writing && !bearer && !originAllowed(req, deps.allowedOrigins)) fail('bad-origin');
       if (writing && !bearer && cookie && !req.headers.origin) fail('bad-origin');
-      if (route.limit === 'auth') await consume(authLimiter, ip);
-      else if (writing && auth) await consume(apiLimiter, auth.user.id);
+      if (route.limit) {
+        const key = deps.rateLimits[route.limit].key === 'ip' || !auth ? ip : auth.user.id;
+        await consume(limiters[route.limit], key);
+      } else if (writing && auth) await consume(limiters.api, auth.user.id);
 
       let bodyRead = false;
       const ctx: RequestContext = {
@@ -149,11 +186,19 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
           }
           return parsed.data;
         },
+        raw() {
+          bodyRead = true;
+          return req;
+        },
       };
       const reply = await route.handler(ctx);
       if (!bodyRead) req.resume();
+      if (reply.file) return await sendFile(req, res, reply.file);
       sendJson(res, reply.status ?? 200, reply.body, reply.headers);
     } catch (e) {
+      if (e instanceof ClientAborted) return void res.destroy();
+      const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+      if (hasBody && !req.complete) stopReading(req, res);
       if (e instanceof DomainError) return sendError(res, e);
       deps.log.error({ err: e, url: req.url }, 'unexpected error');
       sendJson(res, 500, { error: { code: 'internal-error', message: ERRORS['internal-error'].message } });

@@ -20,6 +20,7 @@ import type { AccessPolicy } from '../../auth/access.ts';
 import type { Clock } from '../../domain/deps.ts';
 import type { RoomService } from '../../domain/rooms.ts';
 import type { PollService } from '../../domain/polls.ts';
+import type { FileService } from '../../files/service.ts';
 import { DomainError } from '../../domain/errors.ts';
 import type { RateLimits } from '../../http/rate-limits.ts';
 import { checkReadOnlyUpdate, validateSegmentUpdate } from '../validate.ts';
@@ -30,6 +31,7 @@ export interface ValidationConfig {
   access: AccessPolicy;
   roomService: RoomService;
   polls: PollService;
+  files: FileService;
   writes: WritePath;
   rateLimits: RateLimits;
   maxMessageChars: number;
@@ -86,6 +88,7 @@ export class Validation implements Extension {
           clientOwner: (client) => c.writes.clientOwner(documentName, client),
           messageSegment: (id) => c.writes.messageSegment(access.roomId, id),
           checkVote: (pollId, optionIds) => (c.polls.roomOf(pollId) === access.roomId ? c.polls.checkDocumentVote(pollId, optionIds) : 'invalid-option'),
+          checkAttachment: (a) => c.files.checkAttachment(userId, access.roomId, a),
         });
       let result = validate();
       if (result.writes > 0) {

@@ -92,8 +92,49 @@ export interface Message {
   deleted?: true;
   /** User ids mentioned with @, or 'all'. */
   mentions?: string[];
+  /** Files sent with the message (fixed at creation; text may be empty when there is one). */
+  attachments?: Attachment[];
   /** Server-written lines only (clients cannot write these): a pin/unpin line or a poll card. */
   system?: { type: 'pinned' | 'unpinned'; pinId: string; excerpt: string } | { type: 'poll'; pollId: string };
+}
+
+/**
+ * A file in a message. `id`, `name`, `size`, `type`, `width` and `height` are what `POST /api/upload`
+ * returned (the server checks they match the upload); `token` is the one-time upload token, spent when
+ * the server accepts the message (it is worthless afterwards, so it may stay in the document).
+ */
+export interface Attachment {
+  id: string;
+  token: string;
+  name: string;
+  size: number;
+  type: string;
+  width?: number;
+  height?: number;
+}
+export const MAX_ATTACHMENTS = 10;
+const ATTACHMENT_KEYS = new Set(['id', 'token', 'name', 'size', 'type', 'width', 'height']);
+export const FILE_ID = /^[A-Za-z0-9_-]{8,40}$/;
+export const UPLOAD_TOKEN = /^[A-Za-z0-9_-]{16,100}$/;
+const dimension = (v: unknown) => v === undefined || (Number.isInteger(v) && (v as number) > 0 && (v as number) <= 100_000);
+
+/** Structural check of a message's attachments (not the tokens: the server checks those). */
+export function checkAttachmentsShape(value: unknown): boolean {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_ATTACHMENTS) return false;
+  const ids = new Set<string>();
+  for (const a of value) {
+    if (typeof a !== 'object' || a === null || Array.isArray(a)) return false;
+    const r = a as Record<string, unknown>;
+    for (const k of Object.keys(r)) if (!ATTACHMENT_KEYS.has(k)) return false;
+    if (typeof r.id !== 'string' || !FILE_ID.test(r.id) || ids.has(r.id)) return false;
+    if (typeof r.token !== 'string' || !UPLOAD_TOKEN.test(r.token)) return false;
+    if (typeof r.name !== 'string' || r.name.length === 0 || r.name.length > 255) return false;
+    if (!Number.isSafeInteger(r.size) || (r.size as number) < 0) return false;
+    if (typeof r.type !== 'string' || r.type.length === 0 || r.type.length > 100) return false;
+    if (!dimension(r.width) || !dimension(r.height)) return false;
+    ids.add(r.id);
+  }
+  return true;
 }
 
 export interface Reaction {
@@ -177,7 +218,7 @@ export interface SegmentInfo {
 }
 
 export const MESSAGE_ID = /^[A-Za-z0-9_-]{8,40}$/;
-const MESSAGE_KEYS = new Set(['id', 'author', 'text', 'createdAt', 'replyTo', 'editedAt', 'deleted', 'mentions']);
+const MESSAGE_KEYS = new Set(['id', 'author', 'text', 'createdAt', 'replyTo', 'editedAt', 'deleted', 'mentions', 'attachments']);
 export const MAX_MENTIONS = 50;
 
 /** Structural check of a message value; returns an error code or null. */
@@ -196,8 +237,9 @@ export function checkMessageShape(key: string, value: unknown, maxChars: number)
     if (new Set(m.mentions).size !== m.mentions.length) return 'schema-violation';
     for (const u of m.mentions) if (typeof u !== 'string' || (u !== 'all' && !/^[A-Za-z0-9_-]{8,40}$/.test(u))) return 'schema-violation';
   }
-  if (m.deleted === true && m.text !== '') return 'schema-violation'; // delete erases content
-  if (m.deleted !== true && m.text.trim() === '') return 'schema-violation';
+  if (m.attachments !== undefined && !checkAttachmentsShape(m.attachments)) return 'schema-violation';
+  if (m.deleted === true && (m.text !== '' || m.attachments !== undefined)) return 'schema-violation'; // delete erases content
+  if (m.deleted !== true && m.text.trim() === '' && m.attachments === undefined) return 'schema-violation';
   if ([...m.text].length > maxChars) return 'message-too-long';
   return null;
 }
