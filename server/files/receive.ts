@@ -78,6 +78,7 @@ export function receiveUpload(req: IncomingMessage, opts: ReceiveOptions): Promi
     let roomId: string | null = null;
     let tmp: string | null = null;
     let out: fs.WriteStream | null = null;
+    let fileStream: NodeJS.ReadableStream | null = null;
     let result: Received | null = null;
     let writing: Promise<void> | null = null;
     let settled = false;
@@ -87,6 +88,8 @@ export function receiveUpload(req: IncomingMessage, opts: ReceiveOptions): Promi
       settled = true;
       if (err) {
         req.unpipe(bb);
+        if (fileStream && out) fileStream.unpipe(out);
+        fileStream?.resume();
         out?.destroy();
         if (tmp) fs.rm(tmp, { force: true }, () => {});
         reject(err);
@@ -114,6 +117,7 @@ export function receiveUpload(req: IncomingMessage, opts: ReceiveOptions): Promi
         const { name, ext } = opts.checkName(filename ?? '');
         tmp = opts.tmpPath();
         out = fs.createWriteStream(tmp, { flags: 'wx' });
+        fileStream = stream;
         let head = Buffer.alloc(0);
         let checked = false;
         let size = 0;
@@ -149,6 +153,8 @@ export function receiveUpload(req: IncomingMessage, opts: ReceiveOptions): Promi
             result = { roomId: roomId!, name, ext, tmpPath: tmp!, size };
           });
         });
+        // a refusal destroys the temp file's stream mid-write: that error is expected, not a crash
+        writing.catch(() => {});
         stream.pipe(w);
       } catch (e) {
         stream.resume();
