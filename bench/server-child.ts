@@ -32,6 +32,7 @@ export const BENCH_RATE_LIMITS = {
   api: { ...RATE_LIMITS.api, points: 1e9 },
   upgrade: { ...RATE_LIMITS.upgrade, points: 1e9 },
   backlog: { ...RATE_LIMITS.backlog, points: 1e9 },
+  upload: { ...RATE_LIMITS.upload, points: 1e9 },
 };
 
 type Request = { id: number; cmd: 'stats' | 'load' | 'loaded' | 'stop'; name?: string; gc?: boolean };
