@@ -20,7 +20,7 @@ const log = (line: string) => console.log(line);
 async function uploadOnce(base: string, token: string, roomId: string, name: string, data: Buffer): Promise<{ ms: number; body: any }> {
   const form = new FormData();
   form.append('room_id', roomId);
-  form.append('file', new Blob([data]), name);
+  form.append('file', new Blob([new Uint8Array(data)]), name);
   const t0 = performance.now();
   const res = await fetch(`${base}/api/upload`, { method: 'POST', headers: { authorization: `Bearer ${token}` }, body: form });
   const body = await res.json();
@@ -64,7 +64,7 @@ async function main() {
     // (u2) phone-sized photos with noise (do not compress away), thumbnails made in the request
     const images: Buffer[] = [];
     for (let i = 0; i < IMAGES; i++) {
-      images.push(await sharp({ create: { width: 1600, height: 1200, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg({ quality: 80 }).toBuffer());
+      images.push(await sharp({ create: { width: 1600, height: 1200, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 40 } } }).jpeg({ quality: 80 }).toBuffer());
     }
     const totalBytes = images.reduce((n, b) => n + b.length, 0);
     const s2 = rssSampler(child);

@@ -47,10 +47,10 @@ export interface ValidationResult {
   changed: string[];
   /** Votes cast (checked against the poll already; recorded after the update is applied). */
   votes: { pollId: string; optionIds: string[] }[];
-  /** Files attached by new messages (tokens checked; spent in the commit). */
+  /** Files of new messages, of every value written for each (tokens checked; those of the value kept are spent). */
   attachments: { messageId: string; fileIds: string[] }[];
-  /** Files of messages this update deletes (removed in the commit). */
-  removedFiles: string[];
+  /** Files of messages this update deletes (removed in the commit, if the tombstone is what Yjs kept). */
+  removedFiles: { messageId: string; fileIds: string[] }[];
 }
 
 type Struct = Y.Item | Y.GC | Y.Skip;
@@ -158,7 +158,7 @@ export function validateSegmentUpdate(
   const changed: string[] = [];
   const votes: { pollId: string; optionIds: string[] }[] = [];
   const attachments = new Map<string, string[]>(); // message id -> file ids, of new messages
-  const removedFiles = new Set<string>();
+  const removedFiles = new Map<string, string[]>(); // message id -> its files, of messages this update deletes
   const contentOf = (s: Y.Item): unknown => {
     if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) fail('schema-violation');
     return (s.content as Y.ContentAny).arr[0];
@@ -184,9 +184,9 @@ export function validateSegmentUpdate(
       const existing = map.get(key!) as Message | undefined;
       checkWrite(existing, value as Message, actor);
       if (!existing) {
-        // a new message's files: each with its token, each once (a later struct of the same update
-        // for the same key, e.g. the message's deletion, replaces the earlier value)
-        attachments.delete(key!);
+        // a new message's files, each with its token. Concurrent structs for one key are resolved
+        // by Yjs by client id, not by their order here: every value's files are checked and
+        // claimed, and the write path spends the tokens of the value the document kept.
         const files = (value as Message).attachments;
         if (files) {
           for (const a of files) {
@@ -194,10 +194,11 @@ export function validateSegmentUpdate(
             const code = opts.checkAttachment(a);
             if (code) fail(code);
           }
-          attachments.set(key!, files.map((a) => a.id));
+          attachments.set(key!, [...new Set([...(attachments.get(key!) ?? []), ...files.map((a) => a.id)])]);
         }
-      } else if ((value as Message).deleted) {
-        for (const a of existing.attachments ?? []) removedFiles.add(a.id);
+      } else if ((value as Message).deleted && existing.attachments?.length) {
+        // removed in the commit if the tombstone is what the document kept
+        removedFiles.set(key!, existing.attachments.map((a) => a.id));
       }
       if (!map.has(key!) && !written.has(key!)) {
         if (opts.messageSegment(key!) !== undefined) fail('duplicate-id');
@@ -285,9 +286,13 @@ export function validateSegmentUpdate(
     changed,
     votes,
     attachments: [...attachments].map(([messageId, fileIds]) => ({ messageId, fileIds })),
-    removedFiles: [...removedFiles],
+    removedFiles: [...removedFiles].map(([messageId, fileIds]) => ({ messageId, fileIds })),
   };
 }
+
+/** Attachments compared by value, whatever order an encoder wrote their keys in. */
+const canonicalFiles = (list: Attachment[] | undefined) =>
+  JSON.stringify((list ?? []).map((a) => [a.id, a.token, a.name, a.size, a.type, a.width ?? null, a.height ?? null]));
 
 function checkWrite(existing: Message | undefined, next: Message, actor: Actor): void {
   if (!existing) {
@@ -299,7 +304,7 @@ function checkWrite(existing: Message | undefined, next: Message, actor: Actor):
   if (existing.system) fail('server-owned', 'System lines cannot change.');
   if (next.author !== existing.author) fail('forged-author');
   if (next.createdAt !== existing.createdAt || next.replyTo !== existing.replyTo) fail('server-owned', 'createdAt and replyTo are fixed.');
-  if (!next.deleted && JSON.stringify(next.attachments) !== JSON.stringify(existing.attachments)) fail('server-owned', 'Attachments are fixed once sent.');
+  if (!next.deleted && canonicalFiles(next.attachments) !== canonicalFiles(existing.attachments)) fail('server-owned', 'Attachments are fixed once sent.');
   if (next.deleted) {
     if (existing.author !== actor.userId && !actor.isRoomAdmin()) fail('not-author');
     return;

@@ -131,6 +131,13 @@ export class WritePath {
   acceptedUpdate(document: Document, p: Pending): AppendExtra<Reserved[]> {
     const { roomId, segment: n } = p.access;
     const name = document.name;
+    // called right after the apply: the document holds the values Yjs kept, and only their files count
+    const kept = document.getMap<Message>(SEGMENT_MESSAGES);
+    const attachments = p.result.attachments.map((a) => {
+      const ids = new Set((kept.get(a.messageId)?.attachments ?? []).map((f) => f.id));
+      return { messageId: a.messageId, fileIds: a.fileIds.filter((id) => ids.has(id)) };
+    }).filter((a) => a.fileIds.length);
+    const removed = p.result.removedFiles.filter((r) => kept.get(r.messageId)?.deleted).flatMap((r) => r.fileIds);
     return {
       run: () => {
         for (const client of p.result.clientIds) this.d.documents.bindClient(name, client, p.userId);
@@ -141,16 +148,16 @@ export class WritePath {
           if (!this.d.polls.record(roomId, v.pollId, p.userId, v.optionIds)) throw new DomainError('poll-closed');
         }
         // the tokens are spent with the receipt: a file belongs to the segment its message counts in
-        for (const a of p.result.attachments) {
+        for (const a of attachments) {
           const segment = reserved.find((r) => r.id === a.messageId)?.segment ?? this.d.roomService.messageSegment(roomId, a.messageId) ?? n!;
           this.d.files.attachInTx(roomId, p.userId, a.messageId, segment, a.fileIds);
         }
-        this.d.files.removeInTx(p.result.removedFiles);
+        this.d.files.removeInTx(removed);
         return reserved;
       },
       committed: (reserved) => {
         this.release(name, p);
-        this.d.files.removeBytes(p.result.removedFiles);
+        this.d.files.removeBytes(removed);
         this.place(document, roomId, n!, reserved);
       },
       failed: (err) => {

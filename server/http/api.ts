@@ -204,7 +204,9 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
           s.access.document(ctx.auth.user.id, `room:${ctx.params.id}:${body.segment}`);
           const msg = await ports.readMessage(ctx.params.id, body.segment, body.messageId);
           if (!msg) fail('not-found', 'No such message.');
-          return { status: 201, body: { pin: s.polls.pin(ctx.auth.user.id, ctx.params.id, { messageId: body.messageId, segment: body.segment, text: msg!.text }) } };
+          // a file-only message is pinned under its file names
+          const excerpt = msg!.text.trim() || (msg!.attachments ?? []).map((a) => a.name).join(', ');
+          return { status: 201, body: { pin: s.polls.pin(ctx.auth.user.id, ctx.params.id, { messageId: body.messageId, segment: body.segment, text: excerpt }) } };
         }
         return { status: 201, body: { pin: s.polls.pin(ctx.auth.user.id, ctx.params.id, { text: body.text }) } };
       },

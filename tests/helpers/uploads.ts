@@ -11,7 +11,7 @@ export interface UploadReply {
 export async function upload(server: TestServer, user: TestUser | null, fields: Record<string, string>, file: { name: string; data: Buffer | Uint8Array; type?: string } | null, headers: Record<string, string> = {}): Promise<UploadReply> {
   const form = new FormData();
   for (const [k, v] of Object.entries(fields)) form.append(k, v);
-  if (file) form.append('file', new Blob([file.data], { type: file.type ?? 'application/octet-stream' }), file.name);
+  if (file) form.append('file', new Blob([new Uint8Array(file.data)], { type: file.type ?? 'application/octet-stream' }), file.name);
   const res = await fetch(`${server.url}/api/upload`, {
     method: 'POST',
     headers: { ...(user ? { authorization: `Bearer ${user.token}` } : {}), ...headers },
