@@ -60,6 +60,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     roomService: services.rooms,
     polls: services.polls,
     files: services.files,
+    search: services.search,
     rooms: services.repos.rooms,
     users: services.repos.users,
     documents: services.repos.documents,

@@ -19,6 +19,8 @@ import { filesRepo } from './repos/files.ts';
 import { FileStore } from './files/store.ts';
 import { FileService } from './files/service.ts';
 import { createClamd } from './files/clamav.ts';
+import { searchRepo } from './repos/search.ts';
+import { SearchService } from './search/service.ts';
 
 export const VERSION = '0.1.0';
 
@@ -42,7 +44,11 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   const messages = messagesRepo(db);
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
-  const roomService = new RoomService({ db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes });
+  const search = new SearchService({ db, search: searchRepo(db), access, messages, documents });
+  const roomService = new RoomService({
+    db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes,
+    removeSearchInTx: (roomId) => search.removeRoomInTx(roomId),
+  });
   const pollsData = pollsRepo(db);
   const polls = new PollService({ polls: pollsData, access, clock, ids, events });
   const fileStore = new FileStore(config.dataDir);
@@ -65,6 +71,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     polls,
     files,
     fileStore,
+    search,
   };
 }
 export type Services = ReturnType<typeof buildServices>;

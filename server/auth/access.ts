@@ -55,6 +55,17 @@ export function accessPolicy(rooms: RoomsRepo) {
       const room = rooms.byId(roomId);
       return room?.kind === 'group' && rooms.member(roomId, userId)?.role === 'admin';
     },
+    /** Every `room:n` segment the user may read, in every room (what search may return). */
+    searchableSegments(userId: string): string[] {
+      const out: string[] = [];
+      for (const roomId of rooms.roomsOfUser(userId)) {
+        const room = rooms.byId(roomId);
+        if (!room) continue;
+        const ns = room.visibility === 'shared' ? rooms.segments(roomId).map((s) => s.n) : rooms.readableSegments(roomId, userId);
+        for (const n of ns) out.push(`${roomId}:${n}`);
+      }
+      return out;
+    },
     /** Segment numbers the user may read, oldest first. */
     readableSegments(userId: string, roomId: string): number[] {
       const { room } = membership(userId, roomId);

@@ -15,6 +15,7 @@ import type { SessionService } from '../auth/sessions.ts';
 import type { RoomService } from '../domain/rooms.ts';
 import type { PollService } from '../domain/polls.ts';
 import type { FileService } from '../files/service.ts';
+import type { SearchService } from '../search/service.ts';
 import type { Clock, EventBus, Ids } from '../domain/deps.ts';
 import { ERRORS } from '../domain/errors.ts';
 import type { Db } from '../db/database.ts';
@@ -46,6 +47,7 @@ export interface CollabDeps {
   roomService: RoomService;
   polls: PollService;
   files: FileService;
+  search: SearchService;
   rooms: RoomsRepo;
   users: UsersRepo;
   documents: DocumentsRepo;
@@ -78,7 +80,7 @@ export function createCollab(d: CollabDeps) {
   });
   const gate = new OutputGate(queue);
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
-  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files });
+  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search });
   d.files.connect((name, fn) => writes.write(name, 'file-removed', (doc) => fn(doc)));
   const presence = new Presence(() => hocuspocus.documents, d.clock);
 

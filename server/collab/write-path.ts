@@ -28,6 +28,7 @@ import type { WriteQueue } from './write-queue.ts';
 import { serverOrigin } from './origins.ts';
 import { writeServerDoc } from './server-writes.ts';
 import type { FileService } from '../files/service.ts';
+import type { SearchService } from '../search/service.ts';
 
 /** Owner recorded for the server's own Yjs client ids: no user can write with them. */
 export const SERVER_CLIENT_OWNER = '@server';
@@ -62,6 +63,7 @@ export interface WritePathDeps {
   log: Logger;
   clock: Clock;
   files: FileService;
+  search: SearchService;
 }
 
 const claimKey = (roomId: string, id: string) => `${roomId}\u0000${id}`;
@@ -153,6 +155,15 @@ export class WritePath {
           this.d.files.attachInTx(roomId, p.userId, a.messageId, segment, a.fileIds);
         }
         this.d.files.removeInTx(removed);
+        // the search index follows in the same commit: new messages where they count, edits, deletes
+        for (const r of reserved) {
+          const m = kept.get(r.id);
+          if (m) this.d.search.indexInTx(roomId, m, { segment: r.segment, at: r.at });
+        }
+        for (const id of p.result.changed) {
+          const m = kept.get(id);
+          if (m) this.d.search.indexInTx(roomId, m, null);
+        }
         return reserved;
       },
       committed: (reserved) => {

@@ -194,4 +194,26 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       CREATE INDEX files_jobs ON files(state) WHERE state IN ('queued', 'scanning', 'error');
     `,
   },
+  {
+    id: 5,
+    name: 'search',
+    sql: `
+      -- the searchable text of each message of a room, where it counts (segment), kept in the same
+      -- commit as the write it reflects; the FTS5 index below holds its words and Hangul grams
+      -- (src/lib/search/tokenize.ts), contentless: the text is stored once, here
+      CREATE TABLE search_messages (
+        id INTEGER PRIMARY KEY,
+        room_id TEXT NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        segment INTEGER NOT NULL,
+        author TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        UNIQUE (room_id, message_id)
+      );
+      CREATE INDEX search_messages_room_at ON search_messages(room_id, at);
+      CREATE VIRTUAL TABLE search_fts USING fts5(words, grams, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+      INSERT INTO search_fts(search_fts, rank) VALUES ('secure-delete', 1);
+    `,
+  },
 ];

@@ -27,6 +27,8 @@ export interface RoomDeps {
   events: EventBus;
   segmentMaxMessages: number;
   segmentMaxBytes: number;
+  /** Drops a removed room's search index rows (the index is a virtual table: no cascade). */
+  removeSearchInTx: (roomId: string) => void;
 }
 
 
@@ -276,6 +278,7 @@ export class RoomService {
     const remaining = this.d.rooms.memberIds(room.id);
     let deleted = false;
     if (remaining.length === 0) {
+      this.d.removeSearchInTx(room.id);
       this.d.rooms.removeRoom(room.id);
       this.d.documents.removeRoomDocs(room.id);
       deleted = true;

@@ -22,6 +22,18 @@ function clampInt(raw: string | null, fallback: number, min: number, max: number
   return Math.min(Math.max(Number(raw), min), max);
 }
 
+/** Search paging: `limit` clamped to 1..100 (default 20), `offset` 0..10000 (default 0). */
+function searchLimit(raw: string | null): number {
+  if (raw === null || raw === '') return 20;
+  if (!/^-?\d{1,9}$/.test(raw)) fail('invalid-limit');
+  return Math.min(Math.max(Number(raw), 1), 100);
+}
+function searchOffset(raw: string | null): number {
+  if (raw === null || raw === '') return 0;
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) > 10_000) fail('invalid-offset');
+  return Number(raw);
+}
+
 /**
  * Headers of a stored file. The type is ours (from the extension table, checked against the bytes),
  * `nosniff` keeps browsers from second-guessing it, and the sandbox CSP makes even a mistaken inline
@@ -290,6 +302,39 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       },
     },
 
+    // ---- search -------------------------------------------------------------------------------
+    {
+      method: 'GET', path: '/api/search', auth: true, limit: 'search',
+      handler(ctx) {
+        const q = ctx.query;
+        return {
+          body: s.search.search(ctx.auth.user.id, {
+            query: q.get('q') ?? '', roomId: q.get('room_id') || null,
+            limit: searchLimit(q.get('limit')), offset: searchOffset(q.get('offset')),
+          }),
+        };
+      },
+    },
+    {
+      method: 'POST', path: '/api/search/advanced', auth: true, limit: 'search',
+      async handler(ctx) {
+        const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'YYYY-MM-DD');
+        const body = await ctx.body(z.strictObject({
+          query: z.string().max(200), room_id: id.nullable().optional(), sender_id: id.nullable().optional(),
+          date_from: day.nullable().optional(), date_to: day.nullable().optional(), time_zone: z.string().max(64).nullable().optional(),
+          files_only: z.boolean().optional(), limit: z.unknown().optional(), offset: z.unknown().optional(),
+        }));
+        return {
+          body: s.search.search(ctx.auth.user.id, {
+            query: body.query, roomId: body.room_id ?? null, senderId: body.sender_id ?? null,
+            dateFrom: body.date_from ?? null, dateTo: body.date_to ?? null, timeZone: body.time_zone ?? null,
+            filesOnly: body.files_only ?? false,
+            limit: searchLimit(body.limit === undefined ? null : String(body.limit)), offset: searchOffset(body.offset === undefined ? null : String(body.offset)),
+          }),
+        };
+      },
+    },
+
     // ---- public -----------------------------------------------------------------------------
     {
       method: 'GET', path: '/api/config', auth: false,
@@ -301,7 +346,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
           segments: { maxMessages: s.config.segmentMaxMessages, maxBytes: s.config.segmentMaxBytes },
           uploads: s.files.publicConfig(),
           rateLimits: s.rateLimits,
-          features: { uploads: true, search: false, oidc: false, polls: true, reactions: true, pins: true, presence: true },
+          features: { uploads: true, search: true, oidc: false, polls: true, reactions: true, pins: true, presence: true },
         },
       }),
     },

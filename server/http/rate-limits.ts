@@ -13,6 +13,7 @@ export const RATE_LIMITS = {
   auth: { points: 10, durationSec: 60, key: 'ip', description: '`POST /api/login`, `POST /api/register`, password checks' },
   messages: { points: 30, durationSec: 10, key: 'user', description: 'messages posted, edited or deleted over `/collab` (all rooms together)' },
   backlog: { points: 300, durationSec: 300, key: 'user', description: 'message writes in a sync step 2 or within 3 s of a document (re)connecting: what was written offline' },
+  search: { points: 30, durationSec: 60, key: 'user', description: '`GET /api/search`, `POST /api/search/advanced`' },
   upload: { points: 10, durationSec: 60, key: 'user', description: '`POST /api/upload`' },
   api: { points: 300, durationSec: 60, key: 'user', description: 'other state-changing `/api` requests' },
   upgrade: { points: 600, durationSec: 60, key: 'ip', description: '`/collab` WebSocket upgrades' },

@@ -43,7 +43,7 @@ export interface Route {
   path: string;
   auth: boolean;
   /** The limiter bucket counted instead of the general write limit (`api`). */
-  limit?: 'auth' | 'upload';
+  limit?: 'auth' | 'upload' | 'search';
   handler(ctx: RequestContext): Promise<Reply> | Reply;
 }
 
@@ -120,8 +120,8 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
     });
     return { ...r, regex: new RegExp(`^${pattern}$`), keys };
   });
-  const limiter = (name: 'auth' | 'upload' | 'api') => new RateLimiterMemory({ points: deps.rateLimits[name].points, duration: deps.rateLimits[name].durationSec });
-  const limiters = { auth: limiter('auth'), upload: limiter('upload'), api: limiter('api') };
+  const limiter = (name: 'auth' | 'upload' | 'search' | 'api') => new RateLimiterMemory({ points: deps.rateLimits[name].points, duration: deps.rateLimits[name].durationSec });
+  const limiters = { auth: limiter('auth'), upload: limiter('upload'), search: limiter('search'), api: limiter('api') };
   const consume = async (limiter: RateLimiterMemory, key: string) => {
     try {
       await limiter.consume(key);

@@ -1,0 +1,164 @@
+/**
+ * Message search: the index is written inside the commit of the write it reflects (the write path
+ * calls `indexInTx` / `removeInTx` from the accepted update's operation; room removal calls
+ * `removeRoomInTx`), so it is never ahead of or behind the documents. A query returns only messages
+ * in segments the user may read (`access.searchableSegments`), never deleted ones (a tombstone
+ * removes the row), and never system lines (not indexed).
+ *
+ * Terms: src/lib/search/tokenize.ts (shared with the app's offline search). Ranking: messages where
+ * every query term is a whole word (회의, not only inside 회의록을) first, then newest first.
+ */
+import * as Y from 'yjs';
+import { SEGMENT_MESSAGES, type Message } from '../../src/lib/protocol/schema.ts';
+import { ftsQuery, indexTerms, queryTerms, snippet } from '../../src/lib/search/tokenize.ts';
+import type { AccessPolicy } from '../auth/access.ts';
+import { fail } from '../domain/errors.ts';
+import type { DocumentsRepo } from '../repos/documents.ts';
+import type { MessagesRepo } from '../repos/messages.ts';
+import type { SearchRepo } from '../repos/search.ts';
+import type { Db } from '../db/database.ts';
+
+export interface SearchInput {
+  query: string;
+  roomId?: string | null;
+  senderId?: string | null;
+  /** Inclusive day range `YYYY-MM-DD`, in `timeZone` (IANA; default UTC). */
+  dateFrom?: string | null;
+  dateTo?: string | null;
+  timeZone?: string | null;
+  filesOnly?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface SearchResult {
+  roomId: string;
+  messageId: string;
+  segment: number;
+  senderId: string;
+  at: number;
+  snippet: { text: string; highlights: [number, number][] };
+}
+
+/** What a message contributes to the index: its text, or its file names when it has no text. */
+export function searchableText(m: Message): string | null {
+  if (m.deleted || m.system) return null;
+  const names = (m.attachments ?? []).map((a) => a.name).join(' ');
+  const text = [m.text, names].filter(Boolean).join('\n');
+  return text.trim() ? text : null;
+}
+
+/** Milliseconds at 00:00 of `day` (YYYY-MM-DD) in the time zone. */
+export function startOfDay(day: string, timeZone: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) fail('validation-failed', 'Dates are YYYY-MM-DD.');
+  const utc = Date.UTC(Number(m![1]), Number(m![2]) - 1, Number(m![3]));
+  if (Number.isNaN(utc) || new Date(utc).toISOString().slice(0, 10) !== day) fail('validation-failed', 'Not a calendar date.');
+  // the zone's offset at that moment (twice: a DST change on that day moves it)
+  const offset = (t: number) => {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(t);
+    const get = (k: string) => Number(parts.find((p) => p.type === k)?.value);
+    return Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second')) - t;
+  };
+  let t = utc - offset(utc);
+  t = utc - offset(t);
+  return t;
+}
+
+export class SearchService {
+  constructor(private d: { db: Db; search: SearchRepo; access: AccessPolicy; messages: MessagesRepo; documents: DocumentsRepo }) {}
+
+  // ---- keeping the index in step (inside the commit of the write) --------------------------------
+
+  /** A message as the document now holds it (new, edited or deleted), counted in `segment`. */
+  indexInTx(roomId: string, message: Message, place: { segment: number; at: number } | null): void {
+    const text = searchableText(message);
+    const id = this.d.search.idOf(roomId, message.id);
+    if (text === null) {
+      if (id !== undefined) this.d.search.delete(id);
+      return;
+    }
+    if (id !== undefined) return this.d.search.update(id, text, indexTerms(text));
+    // an edit of a message indexed before the index existed: its place is in the room's message index
+    const where = place ?? (() => {
+      const row = this.d.messages.get(roomId, message.id);
+      return row ? { segment: row.segment, at: row.at } : null;
+    })();
+    if (!where) return;
+    this.d.search.insert({ room_id: roomId, message_id: message.id, segment: where.segment, author: message.author, at: where.at, text }, indexTerms(text));
+  }
+
+  removeRoomInTx(roomId: string): void {
+    this.d.search.deleteRoom(roomId);
+  }
+
+  // ---- querying ----------------------------------------------------------------------------------
+
+  search(userId: string, input: SearchInput): { results: SearchResult[]; total: number } {
+    const query = input.query.normalize('NFC').trim();
+    if (!query || query.length > 200) fail('validation-failed', 'query: 1-200 characters');
+    const terms = queryTerms(query);
+    const match = ftsQuery(terms);
+    if (!match) return { results: [], total: 0 };
+    // every term as a whole word: ranked first
+    const exact = terms.map((t) => `words : "${t.word.replace(/"/g, '""')}"`).join(' AND ');
+    if (input.roomId) this.d.access.membership(userId, input.roomId);
+    const zone = input.timeZone || 'UTC';
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    } catch {
+      fail('validation-failed', 'time_zone: an IANA time zone such as Asia/Seoul');
+    }
+    const from = input.dateFrom ? startOfDay(input.dateFrom, zone) : null;
+    const to = input.dateTo ? startOfDay(nextDay(input.dateTo), zone) : null;
+    const q = {
+      match, exact, allowed: this.d.access.searchableSegments(userId), room: input.roomId ?? null, sender: input.senderId ?? null,
+      from, to, filesOnly: !!input.filesOnly, limit: input.limit, offset: input.offset,
+    };
+    const rows = this.d.search.page(q);
+    const total = rows.length < q.limit && q.offset === 0 ? rows.length : this.d.search.count(q);
+    return {
+      total,
+      results: rows.map((r) => ({ roomId: r.room_id, messageId: r.message_id, segment: r.segment, senderId: r.author, at: r.at, snippet: snippet(r.text, terms) })),
+    };
+  }
+
+  // ---- rebuilding from the documents (npm run reindex) ----------------------------------------------
+
+  /** Drops the index and recreates it from the stored documents; returns how many messages it holds. */
+  rebuild(): number {
+    let count = 0;
+    this.d.db.transaction(() => {
+      this.d.search.clear();
+      const docs = new Map<string, Y.Doc>();
+      const docOf = (name: string) => {
+        let doc = docs.get(name);
+        if (!doc) {
+          doc = new Y.Doc();
+          const stored = this.d.documents.load(name);
+          if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
+          for (const u of stored.tail) Y.applyUpdate(doc, u.data);
+          docs.set(name, doc);
+        }
+        return doc;
+      };
+      for (const row of this.d.messages.each()) {
+        const message = docOf(`room:${row.room_id}:${row.segment}`).getMap<Message>(SEGMENT_MESSAGES).get(row.message_id);
+        if (!message) continue;
+        const text = searchableText(message);
+        if (text === null) continue;
+        this.d.search.insert({ room_id: row.room_id, message_id: row.message_id, segment: row.segment, author: message.author, at: row.at, text }, indexTerms(text));
+        count++;
+        // keep memory bounded: one room's documents at a time
+        if (docs.size > 64) docs.clear();
+      }
+    })();
+    return count;
+  }
+}
+
+function nextDay(day: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) fail('validation-failed', 'Dates are YYYY-MM-DD.');
+  return new Date(Date.UTC(Number(m![1]), Number(m![2]) - 1, Number(m![3]) + 1)).toISOString().slice(0, 10);
+}
