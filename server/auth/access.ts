@@ -55,14 +55,21 @@ export function accessPolicy(rooms: RoomsRepo) {
       const room = rooms.byId(roomId);
       return room?.kind === 'group' && rooms.member(roomId, userId)?.role === 'admin';
     },
-    /** Every `room:n` segment the user may read, in every room (what search may return). */
-    searchableSegments(userId: string): string[] {
-      const out: string[] = [];
+    /**
+     * What search may return to the user: per member room, every segment (shared rooms, or a reader
+     * of all of them) or the readable ones.
+     */
+    searchScope(userId: string): { roomId: string; segments: number[] | 'all' }[] {
+      const out: { roomId: string; segments: number[] | 'all' }[] = [];
       for (const roomId of rooms.roomsOfUser(userId)) {
         const room = rooms.byId(roomId);
         if (!room) continue;
-        const ns = room.visibility === 'shared' ? rooms.segments(roomId).map((s) => s.n) : rooms.readableSegments(roomId, userId);
-        for (const n of ns) out.push(`${roomId}:${n}`);
+        if (room.visibility === 'shared') {
+          out.push({ roomId, segments: 'all' });
+          continue;
+        }
+        const readable = rooms.readableSegments(roomId, userId);
+        out.push({ roomId, segments: readable.length === rooms.segments(roomId).length ? 'all' : readable });
       }
       return out;
     },

@@ -211,8 +211,10 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
         text TEXT NOT NULL,
         UNIQUE (room_id, message_id)
       );
-      CREATE INDEX search_messages_room_at ON search_messages(room_id, at);
-      CREATE VIRTUAL TABLE search_fts USING fts5(words, grams, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0');
+      -- words and grams of the text; scope: tokens for the room, the segment and the author, so
+      -- that access and sender filters are doclist intersections inside FTS5. Rows are inserted in
+      -- time order, so rowid DESC is newest first and a page stops early.
+      CREATE VIRTUAL TABLE search_fts USING fts5(words, grams, scope, content='', columnsize=0, tokenize='unicode61 remove_diacritics 0');
       INSERT INTO search_fts(search_fts, rank) VALUES ('secure-delete', 1);
     `,
   },

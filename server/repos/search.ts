@@ -1,5 +1,11 @@
-/** The search index: one row per message (`search_messages`) and its FTS5 terms (`search_fts`). */
+/**
+ * The search index: one row per message (`search_messages`, the text for snippets) and its FTS5
+ * terms (`search_fts`: words, grams, and scope tokens for room, segment and author). Access and the
+ * sender filter are part of the MATCH expression, so FTS5 intersects doclists instead of SQLite
+ * checking rows; pages go newest first by rowid and stop as soon as they are full.
+ */
 import type { Db } from '../db/database.ts';
+import { indexTerms } from '../../src/lib/search/tokenize.ts';
 
 export interface SearchRow {
   id: number;
@@ -11,74 +17,79 @@ export interface SearchRow {
   text: string;
 }
 
-export interface SearchQuery {
-  match: string;
-  exact: string | null;
-  /** `room:segment` pairs the user may read. */
-  allowed: string[];
-  room: string | null;
-  sender: string | null;
+/** Filters that FTS5 cannot apply (checked on the rows, in the same newest-first scan). */
+export interface RowFilters {
   from: number | null;
   to: number | null;
   filesOnly: boolean;
-  limit: number;
-  offset: number;
 }
 
+// ids are case-sensitive, FTS5 tokens are not: scope tokens carry ids in hex
+const hex = (id: string) => Buffer.from(id, 'utf8').toString('hex');
+export const roomToken = (roomId: string) => `r${hex(roomId)}`;
+export const segmentToken = (roomId: string, n: number) => `s${hex(roomId)}x${n}`;
+export const authorToken = (userId: string) => `u${hex(userId)}`;
+export const scopeOf = (roomId: string, segment: number, author: string) => `${roomToken(roomId)} ${segmentToken(roomId, segment)} ${authorToken(author)}`;
+
 export function searchRepo(db: Db) {
-  const where = `search_fts MATCH @match
-      AND (m.room_id || ':' || m.segment) IN (SELECT value FROM json_each(@allowed))
-      AND (@room IS NULL OR m.room_id = @room)
-      AND (@sender IS NULL OR m.author = @sender)
-      AND (@from IS NULL OR m.at >= @from)
-      AND (@to IS NULL OR m.at < @to)
+  const rowFilter = `(@from IS NULL OR m.at >= @from) AND (@to IS NULL OR m.at < @to)
       AND (@files = 0 OR EXISTS (SELECT 1 FROM files f WHERE f.room_id = m.room_id AND f.message_id = m.message_id AND f.deleted_at IS NULL))`;
   const s = {
     byMessage: db.prepare('SELECT id FROM search_messages WHERE room_id = ? AND message_id = ?').pluck(),
+    row: db.prepare('SELECT * FROM search_messages WHERE id = ?'),
     insert: db.prepare(`INSERT INTO search_messages (room_id, message_id, segment, author, at, text)
                         VALUES (@room_id, @message_id, @segment, @author, @at, @text)`),
     update: db.prepare('UPDATE search_messages SET text = ? WHERE id = ?'),
-    insertFts: db.prepare('INSERT INTO search_fts (rowid, words, grams) VALUES (?, ?, ?)'),
-    deleteFts: db.prepare('DELETE FROM search_fts WHERE rowid = ?'),
+    insertFts: db.prepare('INSERT INTO search_fts (rowid, words, grams, scope) VALUES (?, ?, ?, ?)'),
+    // contentless: a row is removed by giving FTS5 the terms it was indexed with (recomputed from the
+    // stored text: the tokenizer is deterministic; a tokenizer change needs `npm run reindex`)
+    deleteFts: db.prepare("INSERT INTO search_fts (search_fts, rowid, words, grams, scope) VALUES ('delete', ?, ?, ?, ?)"),
     delete: db.prepare('DELETE FROM search_messages WHERE id = ?'),
-    roomIds: db.prepare('SELECT id FROM search_messages WHERE room_id = ?').pluck(),
+    roomRows: db.prepare('SELECT * FROM search_messages WHERE room_id = ?'),
     deleteRoom: db.prepare('DELETE FROM search_messages WHERE room_id = ?'),
-    page: db.prepare(`SELECT m.*, (@exact IS NOT NULL AND m.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH @exact)) AS exact
-                      FROM search_fts JOIN search_messages m ON m.id = search_fts.rowid
-                      WHERE ${where}
-                      ORDER BY exact DESC, m.at DESC, m.id DESC
-                      LIMIT @limit OFFSET @offset`),
-    count: db.prepare(`SELECT COUNT(*) FROM search_fts JOIN search_messages m ON m.id = search_fts.rowid WHERE ${where}`).pluck(),
+    page: db.prepare(`SELECT m.* FROM search_fts JOIN search_messages m ON m.id = search_fts.rowid
+                      WHERE search_fts MATCH @match AND ${rowFilter}
+                      ORDER BY search_fts.rowid DESC LIMIT @limit OFFSET @offset`),
+    countRows: db.prepare(`SELECT COUNT(*) FROM (SELECT 1 FROM search_fts JOIN search_messages m ON m.id = search_fts.rowid
+                           WHERE search_fts MATCH @match AND ${rowFilter} LIMIT @cap)`).pluck(),
+    count: db.prepare('SELECT COUNT(*) FROM (SELECT 1 FROM search_fts WHERE search_fts MATCH ? LIMIT ?)').pluck(),
     all: db.prepare('SELECT * FROM search_messages ORDER BY room_id, message_id'),
     clear: db.prepare('DELETE FROM search_messages'),
     clearFts: db.prepare("INSERT INTO search_fts(search_fts) VALUES ('delete-all')"),
   };
-  const params = (q: SearchQuery) => ({
-    match: q.match, exact: q.exact, allowed: JSON.stringify(q.allowed), room: q.room, sender: q.sender,
-    from: q.from, to: q.to, files: q.filesOnly ? 1 : 0, limit: q.limit, offset: q.offset,
-  });
+  const unindex = (row: SearchRow) => {
+    const t = indexTerms(row.text);
+    s.deleteFts.run(row.id, t.words, t.grams, scopeOf(row.room_id, row.segment, row.author));
+  };
+  const noFilter = (f: RowFilters) => f.from === null && f.to === null && !f.filesOnly;
   return {
     idOf: (roomId: string, messageId: string) => s.byMessage.get(roomId, messageId) as number | undefined,
     insert: (row: Omit<SearchRow, 'id'>, terms: { words: string; grams: string }) => {
       const id = Number(s.insert.run(row).lastInsertRowid);
-      s.insertFts.run(id, terms.words, terms.grams);
+      s.insertFts.run(id, terms.words, terms.grams, scopeOf(row.room_id, row.segment, row.author));
       return id;
     },
     update: (id: number, text: string, terms: { words: string; grams: string }) => {
-      s.deleteFts.run(id);
+      const row = s.row.get(id) as SearchRow;
+      unindex(row);
       s.update.run(text, id);
-      s.insertFts.run(id, terms.words, terms.grams);
+      s.insertFts.run(id, terms.words, terms.grams, scopeOf(row.room_id, row.segment, row.author));
     },
     delete: (id: number) => {
-      s.deleteFts.run(id);
+      const row = s.row.get(id) as SearchRow | undefined;
+      if (!row) return;
+      unindex(row);
       s.delete.run(id);
     },
     deleteRoom: (roomId: string) => {
-      for (const id of s.roomIds.all(roomId) as number[]) s.deleteFts.run(id);
+      for (const row of s.roomRows.all(roomId) as SearchRow[]) unindex(row);
       s.deleteRoom.run(roomId);
     },
-    page: (q: SearchQuery) => s.page.all(params(q)) as (SearchRow & { exact: number })[],
-    count: (q: SearchQuery) => s.count.get(params(q)) as number,
+    page: (match: string, filters: RowFilters, limit: number, offset: number) =>
+      s.page.all({ match, from: filters.from, to: filters.to, files: filters.filesOnly ? 1 : 0, limit, offset }) as SearchRow[],
+    /** How many rows match, counting at most `cap`. */
+    count: (match: string, filters: RowFilters, cap: number) =>
+      (noFilter(filters) ? s.count.get(match, cap) : s.countRows.get({ match, from: filters.from, to: filters.to, files: filters.filesOnly ? 1 : 0, cap })) as number,
     all: () => s.all.all() as SearchRow[],
     clear: () => {
       s.clearFts.run();

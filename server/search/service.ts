@@ -15,7 +15,7 @@ import type { AccessPolicy } from '../auth/access.ts';
 import { fail } from '../domain/errors.ts';
 import type { DocumentsRepo } from '../repos/documents.ts';
 import type { MessagesRepo } from '../repos/messages.ts';
-import type { SearchRepo } from '../repos/search.ts';
+import { authorToken, roomToken, scopeOf, segmentToken, type SearchRepo } from '../repos/search.ts';
 import type { Db } from '../db/database.ts';
 
 export interface SearchInput {
@@ -65,6 +65,9 @@ export function startOfDay(day: string, timeZone: string): number {
   return t;
 }
 
+/** Totals are counted exactly up to this many matches. */
+export const TOTAL_CAP = 1000;
+
 export class SearchService {
   constructor(private d: { db: Db; search: SearchRepo; access: AccessPolicy; messages: MessagesRepo; documents: DocumentsRepo }) {}
 
@@ -94,12 +97,12 @@ export class SearchService {
 
   // ---- querying ----------------------------------------------------------------------------------
 
-  search(userId: string, input: SearchInput): { results: SearchResult[]; total: number } {
+  search(userId: string, input: SearchInput): { results: SearchResult[]; total: number; totalCapped: boolean } {
     const query = input.query.normalize('NFC').trim();
     if (!query || query.length > 200) fail('validation-failed', 'query: 1-200 characters');
     const terms = queryTerms(query);
     const match = ftsQuery(terms);
-    if (!match) return { results: [], total: 0 };
+    if (!match) return { results: [], total: 0, totalCapped: false };
     // every term as a whole word: ranked first
     const exact = terms.map((t) => `words : "${t.word.replace(/"/g, '""')}"`).join(' AND ');
     if (input.roomId) this.d.access.membership(userId, input.roomId);
@@ -111,29 +114,53 @@ export class SearchService {
     }
     const from = input.dateFrom ? startOfDay(input.dateFrom, zone) : null;
     const to = input.dateTo ? startOfDay(nextDay(input.dateTo), zone) : null;
-    const q = {
-      match, exact, allowed: this.d.access.searchableSegments(userId), room: input.roomId ?? null, sender: input.senderId ?? null,
-      from, to, filesOnly: !!input.filesOnly, limit: input.limit, offset: input.offset,
-    };
-    const rows = this.d.search.page(q);
-    const total = rows.length < q.limit && q.offset === 0 ? rows.length : this.d.search.count(q);
+    const filters = { from, to, filesOnly: !!input.filesOnly };
+
+    // what the user may read, as scope tokens (one room, when filtered)
+    const scope = this.d.access.searchScope(userId).filter((r) => !input.roomId || r.roomId === input.roomId);
+    const tokens = scope.flatMap((r) => (r.segments === 'all' ? [roomToken(r.roomId)] : r.segments.map((n) => segmentToken(r.roomId, n))));
+    if (!tokens.length) return { results: [], total: 0, totalCapped: false };
+    let m = `(${match}) AND scope : (${tokens.map((t) => `"${t}"`).join(' OR ')})`;
+    if (input.senderId) m += ` AND scope : "${authorToken(input.senderId)}"`;
+    // whole-word matches first, each part newest first
+    const first = `(${m}) AND (${exact})`;
+    const rest = `(${m}) NOT (${exact})`;
+    // counting every match of a common word in a million messages costs more than the page: the
+    // total is exact up to TOTAL_CAP and reported as `totalCapped` beyond
+    const want = input.offset + input.limit;
+    const firstCount = this.d.search.count(first, filters, want);
+    const rows = input.offset < firstCount ? this.d.search.page(first, filters, input.limit, input.offset) : [];
+    // firstCount < want: it is exact, and the rest of the page comes from the other part
+    if (rows.length < input.limit && firstCount < want) rows.push(...this.d.search.page(rest, filters, input.limit - rows.length, Math.max(0, input.offset - firstCount)));
+    const counted = this.d.search.count(m, filters, TOTAL_CAP + 1);
+    const totalCapped = counted > TOTAL_CAP;
+    const total = Math.min(counted, TOTAL_CAP);
     return {
       total,
+      totalCapped,
       results: rows.map((r) => ({ roomId: r.room_id, messageId: r.message_id, segment: r.segment, senderId: r.author, at: r.at, snippet: snippet(r.text, terms) })),
     };
   }
 
   // ---- rebuilding from the documents (npm run reindex) ----------------------------------------------
 
-  /** Drops the index and recreates it from the stored documents; returns how many messages it holds. */
+  /**
+   * Drops the index and recreates it from the stored documents; returns how many messages it holds.
+   * Rows go in in time order (as the write path adds them), so that newest-first is rowid order.
+   */
   rebuild(): number {
-    let count = 0;
-    this.d.db.transaction(() => {
+    const db = this.d.db;
+    return db.transaction(() => {
       this.d.search.clear();
-      const docs = new Map<string, Y.Doc>();
+      db.exec(`CREATE TEMP TABLE IF NOT EXISTS search_rebuild (at INTEGER, seq INTEGER, room_id TEXT, message_id TEXT, segment INTEGER,
+               author TEXT, text TEXT, words TEXT, grams TEXT, scope TEXT); DELETE FROM temp.search_rebuild;`);
+      const put = db.prepare('INSERT INTO temp.search_rebuild VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+      let docs = new Map<string, Y.Doc>();
       const docOf = (name: string) => {
         let doc = docs.get(name);
         if (!doc) {
+          // one room's documents at a time: messages come by room and segment
+          if (docs.size >= 16) docs = new Map();
           doc = new Y.Doc();
           const stored = this.d.documents.load(name);
           if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot);
@@ -144,16 +171,18 @@ export class SearchService {
       };
       for (const row of this.d.messages.each()) {
         const message = docOf(`room:${row.room_id}:${row.segment}`).getMap<Message>(SEGMENT_MESSAGES).get(row.message_id);
-        if (!message) continue;
-        const text = searchableText(message);
-        if (text === null) continue;
-        this.d.search.insert({ room_id: row.room_id, message_id: row.message_id, segment: row.segment, author: message.author, at: row.at, text }, indexTerms(text));
-        count++;
-        // keep memory bounded: one room's documents at a time
-        if (docs.size > 64) docs.clear();
+        const text = message && searchableText(message);
+        if (!message || !text) continue;
+        const terms = indexTerms(text);
+        put.run(row.at, row.seq, row.room_id, row.message_id, row.segment, message.author, text, terms.words, terms.grams, scopeOf(row.room_id, row.segment, message.author));
       }
+      db.exec(`INSERT INTO search_messages (room_id, message_id, segment, author, at, text)
+                 SELECT room_id, message_id, segment, author, at, text FROM temp.search_rebuild ORDER BY at, room_id, seq;
+               INSERT INTO search_fts (rowid, words, grams, scope)
+                 SELECT m.id, r.words, r.grams, r.scope FROM temp.search_rebuild r JOIN search_messages m ON m.room_id = r.room_id AND m.message_id = r.message_id;
+               DROP TABLE temp.search_rebuild;`);
+      return db.prepare('SELECT COUNT(*) FROM search_messages').pluck().get() as number;
     })();
-    return count;
   }
 }
 

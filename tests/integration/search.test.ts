@@ -201,7 +201,19 @@ describe('advanced search', () => {
       expect([qs, r.status, r.body.error.code]).toEqual([qs, 400, code]);
     }
     expect((await search(bob, '')).body.error.code).toBe('validation-failed');
-    expect((await search(bob, '!!! ???')).body).toEqual({ results: [], total: 0 });
+    expect((await search(bob, '!!! ???')).body).toEqual({ results: [], total: 0, totalCapped: false });
+  });
+
+  it('pages across the whole-word part and the rest without gaps or repeats', async () => {
+    await write(seg, alice, ['분기 정산 1', '분기정산서 1', '분기 정산 2', '분기정산서 2', '분기 정산 3', '분기정산서 3', '분기정산서 4']);
+    const all = (await search(bob, '정산', '&limit=100')).body;
+    expect(all.total).toBe(7);
+    const order = all.results.map((x: any) => x.messageId);
+    const texts7 = texts({ body: all });
+    expect(texts7.slice(0, 3)).toEqual(['분기 정산 3', '분기 정산 2', '분기 정산 1']);
+    const paged: string[] = [];
+    for (let offset = 0; offset < 7; offset += 2) paged.push(...(await search(bob, '정산', `&limit=2&offset=${offset}`)).body.results.map((x: any) => x.messageId));
+    expect(paged).toEqual(order);
   });
 
   it('is rate-limited at 30 a minute per user (the old product documented this)', async () => {
