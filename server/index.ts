@@ -35,6 +35,8 @@ export interface AppOptions {
   idleTimeoutMs?: number;
   /** How often failed antivirus scans are retried (ms; tests shorten it). */
   scanRetryMs?: number;
+  /** How often retention runs (ms; it also runs at start). */
+  retentionMs?: number;
   /** How often maintenance runs (orphan uploads; ms). */
   maintenanceMs?: number;
   /** Dev: leave other upgrade requests (Vite's HMR socket) to other listeners. */
@@ -61,6 +63,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     polls: services.polls,
     files: services.files,
     search: services.search,
+    retentionPolicy: services.retention,
     rooms: services.repos.rooms,
     users: services.repos.users,
     documents: services.repos.documents,
@@ -97,6 +100,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const maintenanceTimer = setInterval(() => void maintenance(), opts.maintenanceMs ?? 60 * 60 * 1000);
   maintenanceTimer.unref();
   services.files.start();
+  // retention: at start and then periodically (RETENTION_DAYS=0 makes each run a no-op)
+  const retain = () => collab.retention.run().catch((err) => services.log.error({ err }, 'retention run failed'));
+  const retentionTimer = setInterval(() => void retain(), opts.retentionMs ?? 60 * 60 * 1000);
+  retentionTimer.unref();
+  setImmediate(() => void retain());
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
@@ -135,6 +143,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     async close() {
       clearInterval(pollSweep);
       clearInterval(maintenanceTimer);
+      clearInterval(retentionTimer);
       await services.files.stop();
       await collab.close();
       await new Promise<void>((resolve) => {

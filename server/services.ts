@@ -21,6 +21,7 @@ import { FileService } from './files/service.ts';
 import { createClamd } from './files/clamav.ts';
 import { searchRepo } from './repos/search.ts';
 import { SearchService } from './search/service.ts';
+import { retentionPolicy } from './collab/retention.ts';
 
 export const VERSION = '0.1.0';
 
@@ -44,7 +45,8 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   const messages = messagesRepo(db);
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
-  const search = new SearchService({ db, search: searchRepo(db), access, messages, documents });
+  const retention = retentionPolicy(() => config.retentionDays, clock);
+  const search = new SearchService({ db, search: searchRepo(db), access, messages, documents, horizon: () => retention.horizon() });
   const roomService = new RoomService({
     db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes,
     removeSearchInTx: (roomId) => search.removeRoomInTx(roomId),
@@ -59,6 +61,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
       ? createClamd(config.clamdSocket ? { socket: config.clamdSocket } : { host: config.clamdHost!, port: config.clamdPort })
       : null,
     orphanTtlMs: config.uploadOrphanHours * 3600 * 1000,
+    horizon: () => retention.horizon(),
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
@@ -72,6 +75,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     files,
     fileStore,
     search,
+    retention,
   };
 }
 export type Services = ReturnType<typeof buildServices>;

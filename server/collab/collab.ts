@@ -16,6 +16,10 @@ import type { RoomService } from '../domain/rooms.ts';
 import type { PollService } from '../domain/polls.ts';
 import type { FileService } from '../files/service.ts';
 import type { SearchService } from '../search/service.ts';
+import { Retention, type RetentionPolicy } from './retention.ts';
+import { retentionRepo } from '../repos/retention.ts';
+import { searchRepo } from '../repos/search.ts';
+import { pollsRepo } from '../repos/polls.ts';
 import type { Clock, EventBus, Ids } from '../domain/deps.ts';
 import { ERRORS } from '../domain/errors.ts';
 import type { Db } from '../db/database.ts';
@@ -48,6 +52,7 @@ export interface CollabDeps {
   polls: PollService;
   files: FileService;
   search: SearchService;
+  retentionPolicy: RetentionPolicy;
   rooms: RoomsRepo;
   users: UsersRepo;
   documents: DocumentsRepo;
@@ -90,7 +95,12 @@ export function createCollab(d: CollabDeps) {
     backlogGraceMs: d.backlogGraceMs ?? BACKLOG_GRACE_MS, log: d.log,
     isLive: (doc) => !(doc as Document).isDestroyed && hocuspocus.documents.get((doc as Document).name) === doc,
   });
-  const storage = new Storage({ persistence, writes, rooms: d.rooms, users: d.users, roomService: d.roomService, polls: d.polls, loaded: (doc: Y.Doc) => validation.watch(doc) });
+  const retention = new Retention({
+    db: d.db, clock: d.clock, retention: retentionRepo(d.db), rooms: d.rooms, documents: d.documents, search: searchRepo(d.db), pollsRepo: pollsRepo(d.db),
+    files: d.files, persistence, queue, events: d.events, hocuspocus: () => hocuspocus as unknown as Hocuspocus, log: d.log, policy: d.retentionPolicy,
+  });
+  const headRetention = () => ({ days: d.retentionPolicy.days(), horizon: retention.lastHorizon() });
+  const storage = new Storage({ persistence, writes, rooms: d.rooms, users: d.users, roomService: d.roomService, polls: d.polls, headRetention, loaded: (doc: Y.Doc) => validation.watch(doc) });
 
   hocuspocus = new Hocuspocus<CollabContext>({
     quiet: true,
@@ -152,7 +162,7 @@ export function createCollab(d: CollabDeps) {
     writes.write(name, 'head-mirror', write).catch((err) => d.log.error({ err, name }, 'mirror failed'));
   }
   const mirrorUser = (userId: string) => mirror(userDocName(userId), (doc) => writeUserDoc(doc, d.roomService, d.users, userId));
-  const mirrorHead = (roomId: string) => mirror(headName(roomId), (doc) => writeHead(doc, d.rooms, d.polls, roomId));
+  const mirrorHead = (roomId: string) => mirror(headName(roomId), (doc) => writeHead(doc, d.rooms, d.polls, roomId, headRetention()));
 
   d.events.on('room-changed', (roomId) => {
     mirrorHead(roomId);
@@ -194,6 +204,7 @@ export function createCollab(d: CollabDeps) {
     presence,
     queue,
     gate,
+    retention,
     readMessage,
     handleUpgrade: sockets.handleUpgrade.bind(sockets),
     async close() {

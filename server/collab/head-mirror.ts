@@ -19,12 +19,16 @@ function sync<T>(map: Y.Map<T>, entries: Map<string, T>) {
 }
 import { serverOrigin } from './origins.ts';
 
-export function writeHead(doc: Y.Doc, rooms: RoomsRepo, polls: PollService, roomId: string): void {
+export function writeHead(doc: Y.Doc, rooms: RoomsRepo, polls: PollService, roomId: string, retention: { days: number; horizon: number } = { days: 0, horizon: 0 }): void {
   const room = rooms.byId(roomId);
   if (!room) return;
   doc.transact(() => {
     const meta = doc.getMap(HEAD_ROOM);
-    const fields: Record<string, unknown> = { id: room.id, name: room.name, kind: room.kind, visibility: room.visibility, createdAt: room.created_at, openSegment: room.open_segment };
+    const fields: Record<string, unknown> = {
+      id: room.id, name: room.name, kind: room.kind, visibility: room.visibility, createdAt: room.created_at, openSegment: room.open_segment,
+      // what clients forget: segments no longer listed, and messages received before the horizon
+      retentionDays: retention.days, retentionHorizon: retention.horizon,
+    };
     for (const [k, v] of Object.entries(fields)) put(meta, k, v);
 
     sync(doc.getMap<Member>(HEAD_MEMBERS), new Map(rooms.members(roomId).map((m) => [m.user_id, { role: m.role, joinedAt: m.joined_at, username: m.username, displayName: m.display_name } satisfies Member])));
@@ -32,9 +36,7 @@ export function writeHead(doc: Y.Doc, rooms: RoomsRepo, polls: PollService, room
     sync(doc.getMap<Pin>(HEAD_PINS), new Map(polls.roomPins(roomId).map((p) => [p.id, p])));
     sync(doc.getMap<Poll>(HEAD_POLLS), new Map(polls.roomPolls(roomId).map((p) => [p.id, p])));
 
-    const segments = doc.getMap<SegmentInfo>(HEAD_SEGMENTS);
-    for (const s of rooms.segments(roomId)) {
-      put(segments, String(s.n), { n: s.n, openedAt: s.opened_at, sealedAt: s.sealed_at } satisfies SegmentInfo);
-    }
+    // a segment dropped by retention leaves the list
+    sync(doc.getMap<SegmentInfo>(HEAD_SEGMENTS), new Map(rooms.segments(roomId).map((s) => [String(s.n), { n: s.n, openedAt: s.opened_at, sealedAt: s.sealed_at } satisfies SegmentInfo])));
   }, serverOrigin('head-mirror'));
 }

@@ -5,7 +5,7 @@
  */
 import type { Connection } from '@hocuspocus/server';
 
-export type ServerWriteKind = 'head-mirror' | 'user-mirror' | 'receipts' | 'move' | 'forward' | 'repair' | 'system-line' | 'read' | 'file-removed';
+export type ServerWriteKind = 'head-mirror' | 'user-mirror' | 'receipts' | 'move' | 'forward' | 'repair' | 'system-line' | 'read' | 'file-removed' | 'retention';
 
 export interface ServerOrigin {
   source: 'local';

@@ -15,6 +15,8 @@ export function openDatabase(file: string, synchronous: 'FULL' | 'NORMAL' = 'FUL
   db.pragma(`synchronous = ${synchronous}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // deleted content is overwritten, not left in free pages (retention, account and room removal)
+  db.pragma('secure_delete = ON');
   migrate(db);
   return db;
 }

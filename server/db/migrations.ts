@@ -218,4 +218,23 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       INSERT INTO search_fts(search_fts, rank) VALUES ('secure-delete', 1);
     `,
   },
+  {
+    id: 6,
+    name: 'retention',
+    sql: `
+      -- a message erased by retention keeps its id row (ids stay unique per room: an old copy
+      -- cannot come back under its id), marked erased; its content is gone everywhere
+      ALTER TABLE room_messages ADD COLUMN erased_at INTEGER;
+      CREATE INDEX room_messages_expiring ON room_messages(at) WHERE erased_at IS NULL;
+      CREATE TABLE retention_runs (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        horizon INTEGER NOT NULL,
+        segments_dropped INTEGER NOT NULL,
+        messages_erased INTEGER NOT NULL,
+        files_erased INTEGER NOT NULL,
+        pins_removed INTEGER NOT NULL
+      );
+    `,
+  },
 ];

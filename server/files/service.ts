@@ -75,6 +75,8 @@ export interface FileDeps {
   orphanTtlMs: number;
   /** How often scans that failed (clamd down) are retried. */
   scanRetryMs: number;
+  /** Retention: files of messages older than this (server time) are gone even before a run erased them. */
+  horizon: () => number;
 }
 
 const THUMB_EDGE = 480;
@@ -342,6 +344,7 @@ export class FileService {
       return row;
     }
     this.d.access.document(userId, segmentName(row.room_id, row.segment));
+    if (row.attached_at !== null && row.attached_at < this.d.horizon()) fail('not-found');
     return row;
   }
 
@@ -353,7 +356,7 @@ export class FileService {
       if (!/^\d+$/.test(at ?? '') || !id) fail('validation-failed', 'before: not a cursor from this API.');
       before = { at: Number(at), id };
     }
-    const rows = this.d.files.room({ room: roomId, images: q.kind === null ? null : q.kind === 'image', before, segments, limit: q.limit + 1 });
+    const rows = this.d.files.room({ room: roomId, images: q.kind === null ? null : q.kind === 'image', before, segments, limit: q.limit + 1, horizon: this.d.horizon() });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {

@@ -43,6 +43,13 @@ export function documentsRepo(db: Db) {
       s.removeUpdates.run(head, prefix);
       s.removeClients.run(head, prefix);
     },
+    /** Removes one document (a segment dropped by retention). */
+    removeDoc: (name: string) => {
+      const exact = name.replace(/[\\%_]/g, (c) => '\\' + c);
+      s.removeSnapshots.run(name, exact);
+      s.removeUpdates.run(name, exact);
+      s.removeClients.run(name, exact);
+    },
     clientOwner: (name: string, clientId: number) => s.clientOwner.get(name, clientId) as string | undefined,
     bindClient: (name: string, clientId: number, userId: string) => void s.bindClient.run(name, clientId, userId),
   };

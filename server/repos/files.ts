@@ -37,7 +37,8 @@ export function filesRepo(db: Db) {
     attach: db.prepare(`UPDATE files SET message_id = ?, segment = ?, attached_at = ?, token_hash = NULL
                         WHERE id = ? AND room_id = ? AND uploader = ? AND message_id IS NULL AND deleted_at IS NULL AND state = 'clean'`),
     moveSegment: db.prepare('UPDATE files SET segment = ? WHERE room_id = ? AND message_id = ?'),
-    markDeleted: db.prepare('UPDATE files SET deleted_at = ?, token_hash = NULL WHERE id = ? AND deleted_at IS NULL'),
+    // a deleted file keeps its row (old references answer 404) but not its name
+    markDeleted: db.prepare("UPDATE files SET deleted_at = ?, token_hash = NULL, name = '' WHERE id = ? AND deleted_at IS NULL"),
     ofMessage: db.prepare('SELECT * FROM files WHERE room_id = ? AND message_id = ? AND deleted_at IS NULL'),
     jobs: db.prepare("SELECT * FROM files WHERE state IN ('queued', 'scanning', 'error') AND deleted_at IS NULL ORDER BY created_at"),
     orphans: db.prepare('SELECT * FROM files WHERE message_id IS NULL AND deleted_at IS NULL AND created_at < ? LIMIT 500'),
@@ -49,6 +50,7 @@ export function filesRepo(db: Db) {
                         AND (@images IS NULL OR (@images = 1) = (type IN ('image/png', 'image/jpeg', 'image/gif', 'image/webp')))
                         AND (@before_at IS NULL OR attached_at < @before_at OR (attached_at = @before_at AND id < @before_id))
                         AND segment IN (SELECT value FROM json_each(@segments))
+                        AND attached_at >= @horizon
                       ORDER BY attached_at DESC, id DESC LIMIT @limit`),
     totalBytes: db.prepare('SELECT COALESCE(SUM(size), 0) FROM files WHERE deleted_at IS NULL').pluck(),
   };
@@ -67,11 +69,11 @@ export function filesRepo(db: Db) {
     deletedRows: (before: number) => s.deletedRows.all(before) as string[],
     remove: (id: string) => void s.remove.run(id),
     exists: (id: string) => s.exists.get(id) !== undefined,
-    room: (q: { room: string; images: boolean | null; before: { at: number; id: string } | null; segments: number[]; limit: number }) =>
+    room: (q: { room: string; images: boolean | null; before: { at: number; id: string } | null; segments: number[]; limit: number; horizon: number }) =>
       s.room.all({
         room: q.room, images: q.images === null ? null : q.images ? 1 : 0,
         before_at: q.before?.at ?? null, before_id: q.before?.id ?? null,
-        segments: JSON.stringify(q.segments), limit: q.limit,
+        segments: JSON.stringify(q.segments), limit: q.limit, horizon: q.horizon,
       }) as FileRow[],
     totalBytes: () => s.totalBytes.get() as number,
   };

@@ -69,7 +69,7 @@ export function startOfDay(day: string, timeZone: string): number {
 export const TOTAL_CAP = 1000;
 
 export class SearchService {
-  constructor(private d: { db: Db; search: SearchRepo; access: AccessPolicy; messages: MessagesRepo; documents: DocumentsRepo }) {}
+  constructor(private d: { db: Db; search: SearchRepo; access: AccessPolicy; messages: MessagesRepo; documents: DocumentsRepo; horizon: () => number }) {}
 
   // ---- keeping the index in step (inside the commit of the write) --------------------------------
 
@@ -114,7 +114,9 @@ export class SearchService {
     }
     const from = input.dateFrom ? startOfDay(input.dateFrom, zone) : null;
     const to = input.dateTo ? startOfDay(nextDay(input.dateTo), zone) : null;
-    const filters = { from, to, filesOnly: !!input.filesOnly };
+    // nothing older than the retention horizon, even in the moment before a run has erased it
+    const horizon = this.d.horizon();
+    const filters = { from: horizon ? Math.max(from ?? 0, horizon) : from, to, filesOnly: !!input.filesOnly };
 
     // what the user may read, as scope tokens (one room, when filtered)
     const scope = this.d.access.searchScope(userId).filter((r) => !input.roomId || r.roomId === input.roomId);

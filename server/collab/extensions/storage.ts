@@ -30,6 +30,8 @@ export interface StorageConfig {
   users: UsersRepo;
   roomService: RoomService;
   polls: PollService;
+  /** What head documents publish about retention (days, and the horizon of the last run). */
+  headRetention: () => { days: number; horizon: number };
   /** Told of every loaded instance (the validator's version counter). */
   loaded: (doc: Y.Doc) => void;
 }
@@ -46,6 +48,7 @@ export class Storage implements Extension {
     const parsed = parseDocName(name);
     if (parsed?.kind === 'user') return !!this.configuration.users.byId(parsed.userId);
     if (parsed?.kind === 'presence') return true;
+    if (parsed?.kind === 'segment') return !!this.configuration.rooms.segment(parsed.roomId, parsed.n); // dropped by retention: gone
     return !!parsed && !!this.configuration.rooms.byId(parsed.roomId);
   }
 
@@ -74,7 +77,7 @@ export class Storage implements Extension {
       },
     });
     const parsed = parseDocName(documentName);
-    if (parsed?.kind === 'head') writeHead(document, c.rooms, c.polls, parsed.roomId);
+    if (parsed?.kind === 'head') writeHead(document, c.rooms, c.polls, parsed.roomId, c.headRetention());
     if (parsed?.kind === 'user') writeUserDoc(document, c.roomService, c.users, parsed.userId);
     if (parsed?.kind === 'segment' && c.roomService.segment(parsed.roomId, parsed.n)) {
       const messages = document.getMap<Message>(SEGMENT_MESSAGES);
