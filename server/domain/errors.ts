@@ -68,6 +68,8 @@ export type ErrorCode = keyof typeof ERRORS;
 
 export class DomainError extends Error {
   readonly code: ErrorCode;
+  /** For `rate-limited`: seconds until a retry can pass (sent as `Retry-After`). */
+  retryAfterSec?: number;
   constructor(code: ErrorCode, message?: string) {
     super(message ?? ERRORS[code].message);
     this.code = code;

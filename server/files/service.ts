@@ -19,7 +19,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import PQueue from 'p-queue';
 import sharp from 'sharp';
-import { segmentName, SEGMENT_MESSAGES, type Attachment, type Message } from '../../src/lib/protocol/schema.ts';
+import { MAX_ATTACHMENTS, segmentName, SEGMENT_MESSAGES, type Attachment, type Message } from '../../src/lib/protocol/schema.ts';
 import type { AccessPolicy } from '../auth/access.ts';
 import type { Db } from '../db/database.ts';
 import type { Clock, Ids } from '../domain/deps.ts';
@@ -133,7 +133,7 @@ export class FileService {
       accept: l.types.map((e) => `.${e}`).join(','),
       av: this.d.clamd !== null,
       tokenTtlSec: Math.floor(l.tokenTtlMs / 1000),
-      maxAttachments: 10,
+      maxAttachments: MAX_ATTACHMENTS,
     };
   }
 

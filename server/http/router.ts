@@ -59,7 +59,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 export function sendError(res: ServerResponse, e: DomainError) {
-  sendJson(res, e.status, { error: { code: e.code, message: e.message } });
+  sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.retryAfterSec ? { 'retry-after': String(e.retryAfterSec) } : {});
 }
 
 async function readBody(req: IncomingMessage): Promise<unknown> {
@@ -125,8 +125,11 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
   const consume = async (limiter: RateLimiterMemory, key: string) => {
     try {
       await limiter.consume(key);
-    } catch {
-      fail('rate-limited');
+    } catch (r) {
+      const e = new DomainError('rate-limited');
+      const ms = (r as { msBeforeNext?: number }).msBeforeNext;
+      if (typeof ms === 'number') e.retryAfterSec = Math.max(1, Math.ceil(ms / 1000));
+      throw e;
     }
   };
 

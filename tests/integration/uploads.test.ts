@@ -345,6 +345,10 @@ describe('rate limit and maintenance', () => {
       expect(statuses).toEqual([...Array(10).fill(201), 429]);
       const r = await uploadTo(limited, u, room.id, 'x.png', data);
       expect(r.body.error.code).toBe('rate-limited');
+      const raw = await fetch(`${limited.url}/api/upload`, { method: 'POST', headers: { authorization: `Bearer ${u.token}`, 'content-type': 'multipart/form-data; boundary=x' }, body: '--x--' });
+      expect(raw.status).toBe(429);
+      expect(Number(raw.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(raw.headers.get('retry-after'))).toBeLessThanOrEqual(60);
       expect((await uploadTo(limited, v, room.id, 'x.png', data)).status).toBe(201); // per user
     } finally {
       await limited.close();
