@@ -12,7 +12,11 @@
  * - fetch: precached assets from the cache; navigations network-first with a short timeout, falling
  *   back to the cached shell (the app has `ssr = false`, so every route renders from that one page).
  *   `/api/*`, `/collab`, `/auth/*` (OIDC redirects), `/healthz`, `/metrics` and other origins are never
- *   touched: they always go to the network.
+ *   touched: they always go to the network. One exception: image thumbnails.
+ * - thumbnails (`/api/files/<id>/thumb`): network first, a copy kept in `msgr-thumbs` (the newest
+ *   THUMBS_MAX), answered from there only when the network fails, so pictures already seen still show
+ *   offline. A 4xx (deleted, no longer visible) drops the copy. Not a `msgr-shell-*` cache: logout's
+ *   wipe (src/lib/local/wipe.ts) deletes it with the rest of the user's data.
  */
 import { build, files, version } from '$service-worker';
 
@@ -27,6 +31,9 @@ const NAVIGATION_TIMEOUT_MS = 3000;
 const ASSETS = new Set([...build, ...files]);
 /** Paths that are data, sockets or server-side flows, never the app shell. */
 const NETWORK_ONLY = /^\/(api|collab|auth|healthz|metrics)(\/|$)/;
+const THUMBS = 'msgr-thumbs';
+const THUMB_PATH = /^\/api\/files\/[A-Za-z0-9_-]+\/thumb$/;
+const THUMBS_MAX = 500;
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(
@@ -54,7 +61,12 @@ sw.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== sw.location.origin || NETWORK_ONLY.test(url.pathname)) return;
+  if (url.origin !== sw.location.origin) return;
+  if (THUMB_PATH.test(url.pathname) && !url.search) {
+    event.respondWith(thumbnail(request));
+    return;
+  }
+  if (NETWORK_ONLY.test(url.pathname)) return;
 
   if (request.mode === 'navigate') {
     event.respondWith(navigate(request));
@@ -95,4 +107,30 @@ async function navigate(request: Request): Promise<Response> {
   const shell = await cache.match(SHELL);
   if (shell) return shell;
   return network; // nothing cached yet (first visit): whatever the network says, errors included
+}
+
+/** A thumbnail: the network's answer (kept), or the kept copy when the network cannot answer. */
+async function thumbnail(request: Request): Promise<Response> {
+  const cache = await caches.open(THUMBS);
+  let response: Response;
+  try {
+    response = await fetch(request);
+  } catch (e) {
+    const hit = await cache.match(request);
+    if (hit) return hit;
+    throw e;
+  }
+  if (response.ok) {
+    await cache.put(request, response.clone());
+    void trimThumbs(cache);
+  } else if (response.status >= 400 && response.status < 500) {
+    await cache.delete(request);
+  }
+  return response;
+}
+
+/** Keeps the newest THUMBS_MAX (a put moves an entry to the end of `keys()`). */
+async function trimThumbs(cache: Cache): Promise<void> {
+  const keys = await cache.keys();
+  for (const key of keys.slice(0, Math.max(0, keys.length - THUMBS_MAX))) await cache.delete(key);
 }

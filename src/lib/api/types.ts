@@ -39,4 +39,21 @@ export interface PublicConfig {
   /** The server's rate limits (server/http/rate-limits.ts); the client paces its writes under them. */
   rateLimits?: Partial<Record<string, { points: number; durationSec: number }>>;
   registration?: 'open' | 'invite-only';
+  /** Absent (an older server) or `enabled: false`: files cannot be sent. */
+  uploads?: UploadConfig;
+  features?: Partial<Record<string, boolean>>;
+}
+
+/** `GET /api/config` → `uploads` (docs/PROTOCOL.md, upload contract): the only source of the limits. */
+export interface UploadConfig {
+  enabled: boolean;
+  maxBytes: number;
+  /** Allowed extensions (lower case, no dot) → the MIME type the server stores them with. */
+  types: Record<string, string>;
+  /** For `<input accept>`: ".png,.jpg,...". */
+  accept: string;
+  /** Files wait in quarantine until the virus scanner passed them. */
+  av: boolean;
+  tokenTtlSec: number;
+  maxAttachments: number;
 }

@@ -55,6 +55,8 @@ export interface CollabClientOptions {
   pace(): Promise<void>;
   /** A refusal to show the user. */
   onRefusal(code: string): void;
+  /** The socket (re)connected: a moment to refresh what the server publishes (its config). */
+  onConnected?(): void;
 }
 
 const IDLE_DISCONNECT_MS = 60_000;
@@ -81,7 +83,10 @@ export class CollabClient {
     this.userId = opts.userId;
     // offline writes wait for the reconnect's sync step 2 instead of a queue (see LocalFirstSocket)
     this.socket = new LocalFirstSocket({ url: opts.url, autoConnect: false, ...RECONNECT });
-    this.socket.on('status', ({ status }: { status: SocketStatus }) => (this.status = status));
+    this.socket.on('status', ({ status }: { status: SocketStatus }) => {
+      if (status === 'connected' && this.status !== 'connected') opts.onConnected?.();
+      this.status = status;
+    });
     this.socket.on('close', ({ event }: { event?: { code?: number; reason?: string } }) => {
       // 4401: the server ended the session behind this socket
       if (event?.code === 4401) opts.onSessionEnded(event.reason || 'session-revoked');

@@ -34,6 +34,10 @@ export const outboxKey = (userId: string, roomId: string) => `${userPrefix(userI
 export const writesKey = (userId: string) => `${userPrefix(userId)}writes`;
 /** localStorage: the last `createdAt` given to a message on this device (kept strictly increasing). */
 export const clockKey = (userId: string) => `${userPrefix(userId)}clock`;
+/** IndexedDB: files waiting to be uploaded and sent (the outbound upload queue, with their Blobs). */
+export const uploadsDbName = (userId: string) => `${userPrefix(userId)}uploads`;
+/** BroadcastChannel: this user's tabs tell each other about the upload queue (changes, progress). */
+export const uploadsChannelName = (userId: string) => `${userPrefix(userId)}uploads`;
 /** localStorage: when this user first signed in on this device (messages before it count as read). */
 export const sinceKey = (userId: string) => `${userPrefix(userId)}since`;
 

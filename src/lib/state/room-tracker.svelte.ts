@@ -11,6 +11,7 @@ import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
 import { segmentView } from '$lib/messages/segments.ts';
 import { buildTimeline, type TimelineMessage } from '$lib/messages/timeline.ts';
 import { mentionsMe } from '$lib/mentions/mentions.ts';
+import { messageExcerpt } from '$lib/files/summary.ts';
 import { HEAD_MEMBERS, HEAD_READS, HEAD_ROOM, SEGMENT_MESSAGES, headName, segmentName, type Member } from '$lib/protocol/schema';
 
 export interface RoomPreview {
@@ -129,7 +130,7 @@ export class RoomTracker {
       authorId: last.author,
       authorName: m ? m.displayName || m.username : '',
       own,
-      text: last.system && last.system.type !== 'poll' ? `📌 ${last.system.excerpt}` : last.system ? `📊 ${last.text}` : last.text,
+      text: last.system && last.system.type !== 'poll' ? `📌 ${last.system.excerpt}` : last.system ? `📊 ${last.text}` : messageExcerpt(last),
       deleted: !!last.deleted,
       pending: own && last.seq === null,
     };
@@ -168,6 +169,7 @@ export class RoomTracker {
     const member = this.members[last.author];
     const who = member ? member.displayName || member.username : '';
     const title = this.deps.title(this.roomId);
-    this.deps.notify(this.roomId, title, who && who !== title ? `${who}: ${last.text}` : last.text);
+    const text = messageExcerpt(last);
+    this.deps.notify(this.roomId, title, who && who !== title ? `${who}: ${text}` : text);
   }
 }

@@ -15,7 +15,10 @@ import { roomPath } from '$lib/actions/rooms.ts';
 import { CollabClient } from '$lib/collab/collab-client.svelte.ts';
 import { handleError, onSessionEnded, RefusalError } from '$lib/errors/handle-error.ts';
 import { FailedMessages } from '$lib/local/failed-messages.svelte.ts';
-import { CONFIG_KEY, failedKey, LOGOUT_PENDING_KEY, ME_KEY, readKey, writesKey } from '$lib/local/keys.ts';
+import { clockKey, CONFIG_KEY, failedKey, LOGOUT_PENDING_KEY, ME_KEY, readKey, writesKey } from '$lib/local/keys.ts';
+import { newMessageId, nextCreatedAt } from '$lib/messages/ids.ts';
+import { TOKEN_REFUSALS } from '$lib/uploads/queue-state.ts';
+import { UploadQueue } from '$lib/uploads/upload-queue.svelte.ts';
 import { Outbox, type WriteResult } from '$lib/local/outbox.svelte.ts';
 import { FALLBACK_LIMITS, WriteBudget, type WriteLimits } from '$lib/local/write-budget.ts';
 import { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
@@ -29,6 +32,8 @@ import { VoteQueue } from '$lib/polls/vote-queue.svelte.ts';
 import { RoomList } from './room-list.svelte.ts';
 
 const READ_PUSH_DELAY_MS = 1500;
+/** A start fetches the config and the socket connecting right after would fetch it again. */
+const CONFIG_DEBOUNCE_MS = 2000;
 
 export class Session {
   status = $state<'loading' | 'anonymous' | 'active'>('loading');
@@ -40,6 +45,8 @@ export class Session {
   readonly failed = new FailedMessages();
   /** Posts not yet written into a document (paced); shown as pending. */
   readonly outbox = new Outbox();
+  /** Files waiting to be uploaded and sent (IndexedDB, so they survive reloads and offline time). */
+  readonly uploads = new UploadQueue();
   readonly notifier = new Notifier();
   /** Who is online (the `presence` document, one per tab). */
   readonly presence = new PresenceState();
@@ -56,6 +63,7 @@ export class Session {
   /** Read positions not yet told to the server (`PUT /api/rooms/:id/read`), sent in batches. */
   private readsToPush = new Map<string, number>();
   private readsTimer: ReturnType<typeof setTimeout> | null = null;
+  private configFetchedAt = 0;
 
   constructor() {
     onSessionEnded(() => void this.terminate({ serverLogout: false }));
@@ -100,11 +108,23 @@ export class Session {
         onSessionEnded: (code) => handleError(new RefusalError(code)),
         onFailed: (name, message, code) => this.keepFailed(name, message, code),
         pace: () => this.pace(),
-        onRefusal: (code) => handleError(new RefusalError(code)),
+        // a refused token is the upload queue's to fix (a fresh token); the item shows what happens
+        onRefusal: (code) => TOKEN_REFUSALS.has(code) || handleError(new RefusalError(code)),
+        onConnected: () => void this.loadConfig(),
       });
       this.collab = collab;
       this.budget = new WriteBudget(writesKey(user.id), () => this.writeLimits(), () => collab.status === 'connected');
       this.outbox.use(user.id, { budget: this.budget, write: (roomId, msg) => this.writePost(collab, roomId, msg) });
+      this.uploads.use({
+        userId: user.id,
+        config: () => this.config,
+        newId: newMessageId,
+        createdAt: () => nextCreatedAt(clockKey(user.id)),
+        post: (roomId, msg) => this.outbox.post(roomId, msg),
+        queued: (roomId, id) => this.outbox.of(roomId).some((m) => m.id === id),
+        sessionEnded: (e) => handleError(e),
+        refreshConfig: () => this.loadConfig({ force: true }),
+      });
       this.rooms.start({
         collab,
         me: user,
@@ -129,6 +149,7 @@ export class Session {
     this.presence.stop();
     this.votes.use(null);
     this.outbox.use(null, null);
+    this.uploads.use(null);
     this.budget = null;
     this.user = null;
     this.unverified = false;
@@ -206,12 +227,19 @@ export class Session {
     }
   }
 
-  private async loadConfig(): Promise<void> {
+  /**
+   * `/api/config` at every start, on `online` and on every (re)connect of the socket: limits the
+   * server changes apply without a rebuild or a reload (the service worker never caches `/api`).
+   */
+  private async loadConfig({ force = false } = {}): Promise<void> {
+    if (!force && Date.now() - this.configFetchedAt < CONFIG_DEBOUNCE_MS) return;
+    this.configFetchedAt = Date.now();
     try {
       const config = await api.config();
       this.config = config;
       writeJson(CONFIG_KEY, config);
     } catch (e) {
+      this.configFetchedAt = 0;
       if (!(e instanceof ApiError && e.code === 'network-error')) handleError(e);
     }
   }
@@ -232,6 +260,7 @@ export class Session {
   private keepFailed(docName: string, m: Message, code: string): void {
     const parsed = parseDocName(docName);
     if (parsed?.kind !== 'segment') return;
+    if (m.attachments?.length) return this.uploads.refused(parsed.roomId, m, code); // shown and retried there
     this.failed.add(parsed.roomId, [
       { id: m.id, text: m.text, createdAt: m.createdAt, code, ...(m.replyTo ? { replyTo: m.replyTo } : {}), ...(m.mentions ? { mentions: m.mentions } : {}) },
     ]);
@@ -259,7 +288,7 @@ export class Session {
   /** Messages of the user not yet acknowledged by the server: queued, pending, or kept after a refusal. */
   unsentCount(): number {
     const ids = new Set([...this.outbox.all(), ...(this.collab?.unsentMessages() ?? [])].map((m) => m.id));
-    return ids.size;
+    return ids.size + this.uploads.pendingCount();
   }
 
   /** The outbox writes a post into the room's open segment (the head says which one). */
@@ -288,6 +317,7 @@ export class Session {
   private async forgetRoom(userId: string, roomId: string): Promise<void> {
     removeKey(readKey(userId, roomId));
     removeKey(failedKey(userId, roomId));
+    this.uploads.forgetRoom(roomId);
     await deleteRoomDatabases(userId, roomId);
   }
 
@@ -333,6 +363,6 @@ export class Session {
     if (this.unverified) void this.verify();
     void this.votes.flush();
     if (this.readsToPush.size && !this.readsTimer) this.readsTimer = setTimeout(() => void this.pushReads(), READ_PUSH_DELAY_MS);
-    if (!this.config) void this.loadConfig();
+    void this.loadConfig();
   };
 }
