@@ -81,8 +81,10 @@ export function deleteMessage(room: RoomView, me: User, maxChars: number | null,
     handleError(new RefusalError('not-author'));
     return false;
   }
-  // author, createdAt and replyTo stay as they were: the server refuses any change to them
-  return write(room, found.doc, { ...found.msg, text: '', deleted: true }, maxChars);
+  // author, createdAt and replyTo stay as they were: the server refuses any change to them; a
+  // tombstone carries no content, files included (the server removes the files it held)
+  const { attachments: _files, ...rest } = found.msg;
+  return write(room, found.doc, { ...rest, text: '', deleted: true }, maxChars);
 }
 
 /** A failed message goes out again under a new id (the old one may still reach the server late). */

@@ -7,10 +7,13 @@ import type { PublicConfig, RoomDetail, RoomSummary, User } from './types.ts';
 export class ApiError extends Error {
   readonly code: string;
   readonly status: number;
-  constructor(code: string, message: string, status: number) {
+  /** `429`: the server's `Retry-After`, in seconds (when it sent one). */
+  readonly retryAfterSec: number | undefined;
+  constructor(code: string, message: string, status: number, retryAfterSec?: number) {
     super(message);
     this.code = code;
     this.status = status;
+    this.retryAfterSec = retryAfterSec;
   }
 }
 
@@ -29,7 +32,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   const data: unknown = await res.json().catch(() => null);
   if (!res.ok) {
     const err = (data as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(err?.code ?? 'internal-error', err?.message ?? res.statusText, res.status);
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new ApiError(err?.code ?? 'internal-error', err?.message ?? res.statusText, res.status, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
   }
   return data as T;
 }

@@ -41,6 +41,8 @@ export interface DocRef {
   whenLocal(): Promise<void>;
   /** A stateless message (typing, away) on this document; dropped while offline. */
   sendStateless(payload: string): void;
+  /** Rewrites the IndexedDB copy as the current state (deleted content leaves the device). */
+  compact(): Promise<boolean>;
   release(): void;
 }
 
@@ -57,6 +59,8 @@ export interface CollabClientOptions {
   onRefusal(code: string): void;
   /** The socket (re)connected: a moment to refresh what the server publishes (its config). */
   onConnected?(): void;
+  /** A segment answered `not-found` (dropped): the user's unacknowledged messages in it, to post again. */
+  onSegmentGone?(docName: string, unsent: Message[]): void;
 }
 
 const IDLE_DISCONNECT_MS = 60_000;
@@ -104,6 +108,7 @@ export class CollabClient {
         for (const l of [...this.changeListeners]) l();
       },
       sessionEnded: (code) => opts.onSessionEnded(code),
+      segmentGone: (name, unsent) => opts.onSegmentGone?.(name, unsent),
       report: (code) => opts.onRefusal(code),
     };
     window.addEventListener('online', this.onOnline);
@@ -122,6 +127,17 @@ export class CollabClient {
   /** Names of the IndexedDB databases of the documents open now. */
   get openDatabaseNames(): string[] {
     return [...this.docs.keys()].map((n) => docDbName(this.userId, n));
+  }
+
+  /** The document is open in this tab (some view or tracker holds it). */
+  isOpen(name: string): boolean {
+    return this.docs.has(name);
+  }
+
+  /** The loaded local copy of a document open in this tab, or null (not open, loading, or refused). */
+  liveDoc(name: string): Y.Doc | null {
+    const d = this.docs.get(name);
+    return d && d.loaded && !d.denied ? d.doc : null;
   }
 
   /** Called on every content change of any open document (e.g. to recount unsent messages). */
@@ -175,6 +191,7 @@ export class CollabClient {
       },
       whenLocal: () => e.whenLocal(),
       sendStateless: (payload) => e.sendStateless(payload),
+      compact: () => e.compact(),
       release: () => {
         if (released) return;
         released = true;

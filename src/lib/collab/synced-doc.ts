@@ -23,7 +23,13 @@
  *   failed item, shown for retry) and the rest go on. When the first refusal leaves exactly one
  *   change unsent, that change was the refused one and is not re-sent.
  * - a denial at authentication (`not-found`, `not-a-member`): the document is not ours (any more);
- *   its local copy is deleted and listeners are told. Session-ending codes go to the host.
+ *   its local copy is deleted and listeners are told. Session-ending codes go to the host. A
+ *   segment that answers `not-found` was dropped (retention) or was never readable: before its
+ *   copy goes, the user's own messages the server never acknowledged are handed to the host
+ *   (`segmentGone`), which posts them again in the open segment.
+ * - deletions in a segment (a deleted message, an erasure by retention) leave the old text in the
+ *   IndexedDB update log until y-indexeddb compacts after 500 updates: the copy is compacted soon
+ *   after any transaction that deleted something, so that erased text leaves the device.
  * - another tab deletes the database (logout, or its own refusal): our connection gets
  *   `versionchange`; we close everything (which unblocks the deletion) and reopen shortly after.
  *
@@ -35,7 +41,9 @@ import * as Y from 'yjs';
 import { DocRelay } from '$lib/local/doc-relay.ts';
 import { readJson, removeKey, writeJson } from '$lib/local/storage.ts';
 import { deleteDatabase } from '$lib/local/wipe.ts';
-import type { Message } from '$lib/protocol/schema';
+import { compactCopy } from '$lib/local/idb-copies.ts';
+import { rescuable } from '$lib/local/forget.ts';
+import { parseDocName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message } from '$lib/protocol/schema';
 import { applyChange, candidateKey, captureUnsent, mergeCandidates, planChange, type Candidate, type Change } from './unsent.ts';
 
 export interface DocListener {
@@ -65,6 +73,12 @@ export interface SyncedDocHost {
   changed(): void;
   /** The server says the session is over. */
   sessionEnded(code: string): void;
+  /**
+   * A segment answered `not-found` (dropped by retention, or never readable): the user's own
+   * messages that the server never acknowledged, taken out before its local copy is deleted, to be
+   * posted again in the open segment (often none).
+   */
+  segmentGone(docName: string, unsent: Message[]): void;
   /** A refusal or denial to report to the user (through the error funnel). */
   report(code: string): void;
 }
@@ -84,6 +98,8 @@ const MAX_RESYNC_DELAY_MS = 5000;
 /** `rate-limited`: wait 1 s, 2 s, 4 s … up to 30 s before the handshake carries the writes again. */
 const RATE_LIMITED_DELAY_MS = 1000;
 const MAX_RATE_LIMITED_DELAY_MS = 30_000;
+/** A burst of deletions (a sync bringing an erasure) compacts once, shortly after. */
+const COMPACT_DELAY_MS = 1500;
 
 /** What a refusal left to write again (localStorage, so that a reload does not lose it). */
 interface Stash {
@@ -106,6 +122,8 @@ export class SyncedDoc {
   /** The server refused this document (code), or null. */
   denied: string | null = null;
   refs = 0;
+  /** The current copy has been loaded from IndexedDB (what it holds is the device's state). */
+  loaded = false;
 
   private host: SyncedDocHost;
   private persistence: IndexeddbPersistence | null = null;
@@ -121,12 +139,15 @@ export class SyncedDoc {
   private inFlight: Change | null = null;
   private ackWaiter: ((acked: boolean) => void) | null = null;
   private replayGen = -1;
+  private readonly isSegment: boolean;
+  private compactTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(name: string, host: SyncedDocHost) {
     this.name = name;
     this.host = host;
     const stash = readJson<Stash>(host.unsentKey(name));
     this.stash = stash && Array.isArray(stash.items) ? stash : null;
+    this.isSegment = parseDocName(name)?.kind === 'segment';
     this.doc = new Y.Doc();
     this.local = this.open(this.doc);
   }
@@ -149,11 +170,33 @@ export class SyncedDoc {
   /** Everything stops; the IndexedDB copy stays (it is the offline copy). */
   async close(): Promise<void> {
     if (this.closed) return;
+    const compactPending = this.compactTimer !== null;
     this.closed = true;
     this.generation++;
     this.resolveAck(false);
     this.listeners.clear();
+    if (compactPending) await this.compact(); // erased text must not stay behind a quick close
     await this.teardown(this.doc, false);
+  }
+
+  /**
+   * Rewrites the IndexedDB copy as the current state (one update): deleted content is then gone
+   * from the device. Resolves false when there is no copy to compact.
+   */
+  async compact(): Promise<boolean> {
+    if (this.compactTimer) clearTimeout(this.compactTimer);
+    this.compactTimer = null;
+    const p = this.persistence;
+    if (!p?.db || !this.loaded) return false;
+    return compactCopy(p.db, this.doc, p);
+  }
+
+  private scheduleCompact(): void {
+    if (this.compactTimer || this.closed) return;
+    this.compactTimer = setTimeout(() => {
+      this.compactTimer = null;
+      void this.compact();
+    }, COMPACT_DELAY_MS);
   }
 
   // ---- opening --------------------------------------------------------------------------------
@@ -162,13 +205,20 @@ export class SyncedDoc {
     const gen = ++this.generation;
     this.synced = false;
     this.denied = null;
+    this.loaded = false;
     doc.on('update', () => {
       if (gen === this.generation) this.emit('change');
     });
     const persistence = new IndexeddbPersistence(this.host.dbName(this.name), doc);
     this.persistence = persistence;
+    if (this.isSegment) {
+      doc.on('afterTransaction', (tr: Y.Transaction) => {
+        if (gen === this.generation && this.loaded && tr.origin !== persistence && tr.deleteSet.clients.size > 0) this.scheduleCompact();
+      });
+    }
     return loaded(persistence).then((ok) => {
       if (gen !== this.generation || this.closed) return;
+      this.loaded = true;
       if (ok && persistence.db) persistence.db.onversionchange = () => this.onForeignDelete(gen);
       this.attachProvider(doc, gen);
       this.relay = new DocRelay(
@@ -271,6 +321,7 @@ export class SyncedDoc {
     const fresh = new Y.Doc();
     this.doc = fresh;
     this.synced = false;
+    this.loaded = false;
     await this.teardown(old, true);
     await deleteDatabase(this.host.dbName(this.name));
     if (this.closed || gen !== this.generation) return;
@@ -352,17 +403,37 @@ export class SyncedDoc {
   private async forget(code: string): Promise<void> {
     this.generation++;
     this.resolveAck(false);
+    if (code === 'not-found' && this.isSegment) this.rescue();
     if (GONE.has(code)) this.saveStash(null);
     this.denied = code;
     const old = this.doc;
     this.doc = new Y.Doc();
     this.synced = false;
+    this.loaded = false;
     const teardown = this.teardown(old, true);
     this.emit('denied', code);
     this.emit('change');
     await teardown;
     if (GONE.has(code)) await deleteDatabase(this.host.dbName(this.name));
     else this.host.report(code);
+  }
+
+  /**
+   * A dropped segment: the user's messages the server never acknowledged (in the copy, or kept
+   * from a refused copy) go to the host before the copy is deleted. Never throws: a copy that
+   * cannot be read has nothing to give.
+   */
+  private rescue(): void {
+    try {
+      const doc = this.doc;
+      const messages = doc.getMap<Message>(SEGMENT_MESSAGES);
+      const own = rescuable(messages.values(), doc.getMap(SEGMENT_RECEIPTS), this.host.userId);
+      const byId = new Map([...own, ...this.unsentPosts()].map((m) => [m.id, m]));
+      this.host.segmentGone(this.name, [...byId.values()]);
+    } catch (e) {
+      console.error(e);
+      this.host.segmentGone(this.name, []);
+    }
   }
 
   /** Another tab deletes this database: let it (close our connection), then open again. */
@@ -374,6 +445,7 @@ export class SyncedDoc {
     const fresh = new Y.Doc();
     this.doc = fresh;
     this.synced = false;
+    this.loaded = false;
     void this.teardown(old, false);
     this.emit('change');
     // our open request queues behind the other tab's deletion (IndexedDB runs them in order)
@@ -391,6 +463,8 @@ export class SyncedDoc {
    * first message of the next open of the same name and close that one).
    */
   private async teardown(doc: Y.Doc, serverClosed: boolean): Promise<void> {
+    if (this.compactTimer) clearTimeout(this.compactTimer);
+    this.compactTimer = null;
     const provider = this.provider;
     this.provider = null;
     if (provider) {

@@ -38,6 +38,8 @@ export const clockKey = (userId: string) => `${userPrefix(userId)}clock`;
 export const uploadsDbName = (userId: string) => `${userPrefix(userId)}uploads`;
 /** BroadcastChannel: this user's tabs tell each other about the upload queue (changes, progress). */
 export const uploadsChannelName = (userId: string) => `${userPrefix(userId)}uploads`;
+/** localStorage: per segment document, the oldest receipt its local copy held (retention skips copies with nothing to erase). */
+export const retentionKey = (userId: string) => `${userPrefix(userId)}retention`;
 /** localStorage: when this user first signed in on this device (messages before it count as read). */
 export const sinceKey = (userId: string) => `${userPrefix(userId)}since`;
 

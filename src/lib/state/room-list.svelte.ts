@@ -12,6 +12,7 @@
 import type { User } from '$lib/api/types.ts';
 import type { CollabClient, DocRef } from '$lib/collab/collab-client.svelte.ts';
 import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
+import type { HeadRetention } from '$lib/local/forget.ts';
 import { USER_PROFILE, USER_ROOMS, userDocName, type RoomEntry } from '$lib/protocol/schema';
 import { roomTitle } from '$lib/rooms/title.ts';
 import { RoomTracker, type RoomPreview } from './room-tracker.svelte.ts';
@@ -37,6 +38,8 @@ export interface RoomListDeps {
   onRemoved(roomId: string): void;
   /** The user document's profile changed (display name…). */
   onProfile(profile: Partial<User>): void;
+  /** A room's synced head says what retention erased (the device forgets it too). */
+  onRetention?(roomId: string, head: HeadRetention): void;
 }
 
 export class RoomList {
@@ -156,6 +159,7 @@ export class RoomList {
           },
           notify: deps.notify,
           onGone: (id) => this.remove(id),
+          retention: deps.onRetention,
         }),
       );
     }

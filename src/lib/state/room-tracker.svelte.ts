@@ -5,6 +5,10 @@
  *
  * It is also where new messages from others are noticed for desktop notifications: only messages
  * that arrive after the room's first sync with the server (never the history a sync brings).
+ *
+ * Retention: messages received before the head's `retentionHorizon` are hidden at once, and what
+ * the head says about retention (the segments it still lists, the horizon) is passed on
+ * (`retention`) so that the device forgets the rest (`local/retention-keeper.ts`).
  */
 import type { CollabClient, DocRef } from '$lib/collab/collab-client.svelte.ts';
 import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
@@ -12,7 +16,8 @@ import { segmentView } from '$lib/messages/segments.ts';
 import { buildTimeline, type TimelineMessage } from '$lib/messages/timeline.ts';
 import { mentionsMe } from '$lib/mentions/mentions.ts';
 import { messageExcerpt } from '$lib/files/summary.ts';
-import { HEAD_MEMBERS, HEAD_READS, HEAD_ROOM, SEGMENT_MESSAGES, headName, segmentName, type Member } from '$lib/protocol/schema';
+import { keptByRetention, type HeadRetention } from '$lib/local/forget.ts';
+import { HEAD_MEMBERS, HEAD_READS, HEAD_ROOM, HEAD_SEGMENTS, SEGMENT_MESSAGES, headName, segmentName, type Member } from '$lib/protocol/schema';
 
 export interface RoomPreview {
   authorId: string;
@@ -34,6 +39,8 @@ export interface TrackerDeps {
   notify(roomId: string, title: string, body: string): void;
   /** The head says this room is not ours (any more). */
   onGone(roomId: string): void;
+  /** What a head synced with the server says about retention (on every change of it). */
+  retention?(roomId: string, head: HeadRetention): void;
 }
 
 export class RoomTracker {
@@ -43,6 +50,8 @@ export class RoomTracker {
   openSegment = $state<number | null>(null);
   /** The server's read position of the user (moved by any of their devices). */
   serverRead = $state<number | null>(null);
+  /** Messages received before it are erased by retention (0: none). */
+  horizon = $state(0);
 
   lastAt = $derived(this.timeline.reduce((max, m) => Math.max(max, m.at ?? m.createdAt), 0));
   preview = $derived(this.computePreview());
@@ -65,6 +74,7 @@ export class RoomTracker {
     this.deps = deps;
     this.head = deps.collab.acquire(headName(roomId), {
       change: () => this.schedule(),
+      synced: () => this.schedule(),
       denied: (code) => {
         if (code === 'not-found' || code === 'not-a-member') deps.onGone(roomId);
       },
@@ -94,8 +104,11 @@ export class RoomTracker {
     this.members = Object.fromEntries(head.getMap<Member>(HEAD_MEMBERS).entries());
     const read = head.getMap<number>(HEAD_READS).get(this.deps.meId);
     this.serverRead = typeof read === 'number' ? read : null;
+    const horizon = head.getMap(HEAD_ROOM).get('retentionHorizon');
+    this.horizon = typeof horizon === 'number' ? horizon : 0;
+    if (this.head.synced) this.deps.retention?.(this.roomId, { segments: [...head.getMap(HEAD_SEGMENTS).keys()].map(Number), horizon: this.horizon });
     this.attachSegments();
-    const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc)));
+    const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc))).filter((m) => keptByRetention(m.at, this.horizon));
     this.timeline = timeline;
     this.checkNotifications(timeline);
   }

@@ -13,6 +13,11 @@
  * from the moment they are written. Refusals are handled where the documents live (`SyncedDoc`);
  * a refused new message is kept in the `FailedMessages` store and shown here, in its place, for
  * retry until it reappears in the timeline.
+ *
+ * `reveal(messageId, segment)` brings one message into the rendered window (a search result, a
+ * reply quote): the segments between the loaded ones and the message's open first, so that the
+ * timeline stays contiguous. Messages received before the head's `retentionHorizon` are hidden at
+ * once (the server has erased them; the deletions follow when the copies sync).
  */
 import { api, ApiError } from '$lib/api/client.ts';
 import type { RoomDetail, User } from '$lib/api/types.ts';
@@ -24,6 +29,7 @@ import type { Outbox } from '$lib/local/outbox.svelte.ts';
 import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
 import { segmentView } from '$lib/messages/segments.ts';
 import { buildTimeline, withQueued, type TimelineMessage } from '$lib/messages/timeline.ts';
+import { keptByRetention } from '$lib/local/forget.ts';
 import { HEAD_MEMBERS, HEAD_ROOM, HEAD_SEGMENTS, SEGMENT_MESSAGES, headName, segmentName, type Member, type Message, type SegmentInfo } from '$lib/protocol/schema';
 import type * as Y from 'yjs';
 
@@ -43,6 +49,8 @@ interface HeadRoom {
   name?: string;
   kind?: 'direct' | 'group';
   openSegment?: number;
+  /** Messages received before it are erased by retention (0 or absent: none). */
+  retentionHorizon?: number;
 }
 
 /** Codes that mean "this room is not yours (any more)". */
@@ -52,6 +60,8 @@ const FIRST_PAGE = 60;
 const PAGE = 50;
 /** How long an older segment may take to arrive from the server before we stop waiting for it. */
 const SEGMENT_WAIT_MS = 4000;
+/** Messages shown below a revealed one (so that it does not sit at the very bottom of the window). */
+const REVEAL_CONTEXT = 10;
 
 export class RoomView {
   readonly roomId: string;
@@ -96,6 +106,9 @@ export class RoomView {
   private recomputeQueued = false;
   private destroyed = false;
   private openKnown: (() => void) | null = null;
+  private filledResolve: () => void = () => {};
+  /** The first screenful has been opened (or the view was destroyed first). */
+  private filled = new Promise<void>((resolve) => (this.filledResolve = resolve));
 
   constructor(roomId: string, deps: RoomViewDeps) {
     this.roomId = roomId;
@@ -138,6 +151,7 @@ export class RoomView {
     for (const d of this.segments.values()) d.release();
     this.segments.clear();
     this.openKnown?.();
+    this.filledResolve();
   }
 
   /** The live document of segment n, if open. */
@@ -172,6 +186,40 @@ export class RoomView {
 
   dropFailed(id: string): void {
     this.deps.failed.remove(this.roomId, [id]);
+  }
+
+  /**
+   * Makes a message part of the rendered window, opening older segments down to `segment` (where
+   * the search found it) or, without it, until the message turns up. False when it cannot be had:
+   * deleted, erased, or offline with no local copy of its segment.
+   */
+  async reveal(messageId: string, segment: number | null = null): Promise<boolean> {
+    await this.filled;
+    if (this.destroyed) return false;
+    const find = () => this.timeline.findIndex((m) => m.id === messageId);
+    if (find() < 0) {
+      this.loadingOlder = true;
+      try {
+        if (segment !== null) {
+          // every segment between the opened ones and the message's, at once
+          const wanted: number[] = [];
+          for (let n = this.nextOlder(); n !== null && n >= segment; n = this.nextBelow(n)) wanted.push(n);
+          await Promise.all(wanted.map((n) => this.openOlder(n)));
+          this.recompute();
+        }
+        for (let n = this.nextOlder(); find() < 0 && n !== null && !this.destroyed; n = this.nextOlder()) {
+          if (!(await this.openOlder(n))) break;
+          this.recompute();
+        }
+      } finally {
+        this.loadingOlder = false;
+      }
+    }
+    const at = find();
+    if (at < 0 || this.destroyed) return false;
+    const fromEnd = this.timeline.length - at;
+    if (this.limit < fromEnd + REVEAL_CONTEXT) this.limit = fromEnd + REVEAL_CONTEXT;
+    return true;
   }
 
   /** Shows older messages: those already loaded first, then the next older segment. */
@@ -253,6 +301,7 @@ export class RoomView {
       this.recompute();
     }
     if (!this.destroyed) this.loaded = true;
+    this.filledResolve();
   }
 
   /** Known only once the first segment has been opened (before, "older" has no reference point). */
@@ -263,7 +312,12 @@ export class RoomView {
 
   /** The next segment below those tried that we may be able to read. */
   private nextOlder(): number | null {
-    for (let n = Math.min(this.lowestTried, this.openSegment + 1) - 1; n >= 0; n--) {
+    return this.nextBelow(Math.min(this.lowestTried, this.openSegment + 1));
+  }
+
+  /** The first segment below `top` that is not open and that we may be able to read. */
+  private nextBelow(top: number): number | null {
+    for (let n = top - 1; n >= 0; n--) {
       if (!this.unreadable.has(n) && !this.segments.has(n) && (this.readable === null || this.readable.has(n))) return n;
     }
     return null;
@@ -325,7 +379,8 @@ export class RoomView {
     if (!doc) return;
     const room = doc.getMap(HEAD_ROOM);
     const openSegment = room.get('openSegment') as number | undefined;
-    this.head = { name: room.get('name') as string | undefined, kind: room.get('kind') as HeadRoom['kind'], openSegment };
+    const horizon = room.get('retentionHorizon');
+    this.head = { name: room.get('name') as string | undefined, kind: room.get('kind') as HeadRoom['kind'], openSegment, retentionHorizon: typeof horizon === 'number' ? horizon : 0 };
     this.members = Object.fromEntries(doc.getMap<Member>(HEAD_MEMBERS).entries());
     if (this.headRef?.synced && this.members[this.deps.me.id] === undefined && Object.keys(this.members).length > 0) {
       queueMicrotask(() => this.gone()); // not from inside the document's own update event
@@ -365,7 +420,8 @@ export class RoomView {
   private recompute(): void {
     this.readHead();
     if (this.destroyed) return;
-    const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc)));
+    const horizon = this.head.retentionHorizon ?? 0;
+    const timeline = buildTimeline([...this.segments].map(([n, ref]) => segmentView(n, ref.doc))).filter((m) => keptByRetention(m.at, horizon));
     this.docTimeline = timeline;
     const failed = this.deps.failed.of(this.roomId);
     if (failed.length) {

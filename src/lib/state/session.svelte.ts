@@ -8,6 +8,10 @@
  * background once it can (`401` → the logout flow). `begin` and `end` are the only ways in and
  * out; `terminate` is the full logout: other tabs are told, every document closes, the server
  * session ends (or is ended at the next online start), and the user's data leaves the device.
+ *
+ * Retention: the `RetentionKeeper` deletes the copies of segments the server dropped and has the
+ * remaining ones erased; the user's unsent messages found in a dropped segment (by the keeper, or
+ * by the segment's own `not-found`) go through the outbox again, into the open segment.
  */
 import { api, ApiError } from '$lib/api/client.ts';
 import type { PublicConfig, User } from '$lib/api/types.ts';
@@ -25,6 +29,8 @@ import { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
 import { readJson, removeKey, writeJson } from '$lib/local/storage.ts';
 import { TabChannel, type TabMessage } from '$lib/local/tabs.ts';
 import { deleteRoomDatabases, finishPendingWipes, wipeUserData } from '$lib/local/wipe.ts';
+import { RetentionKeeper } from '$lib/local/retention-keeper.ts';
+import { toRepost } from '$lib/local/forget.ts';
 import { HEAD_ROOM, headName, parseDocName, SEGMENT_MESSAGES, segmentName, type Message } from '$lib/protocol/schema';
 import { Notifier } from './notifications.svelte.ts';
 import { PresenceState } from './presence.svelte.ts';
@@ -57,6 +63,9 @@ export class Session {
 
   private tabs: TabChannel;
   private budget: WriteBudget | null = null;
+  private keeper: RetentionKeeper | null = null;
+  /** Segment documents known to be dropped: posts never go into them, whatever a stale head says. */
+  private goneSegments = new Set<string>();
   private ending: Promise<void> | null = null;
   /** The cached user has not been confirmed by the server yet (we started offline). */
   private unverified = false;
@@ -111,8 +120,15 @@ export class Session {
         // a refused token is the upload queue's to fix (a fresh token); the item shows what happens
         onRefusal: (code) => TOKEN_REFUSALS.has(code) || handleError(new RefusalError(code)),
         onConnected: () => void this.loadConfig(),
+        onSegmentGone: (name, unsent) => this.segmentGone(name, unsent),
       });
       this.collab = collab;
+      this.keeper = new RetentionKeeper({
+        userId: user.id,
+        collab,
+        repost: (roomId, n, messages) => this.repost(roomId, n, messages),
+        gone: (name) => this.goneSegments.add(name),
+      });
       this.budget = new WriteBudget(writesKey(user.id), () => this.writeLimits(), () => collab.status === 'connected');
       this.outbox.use(user.id, { budget: this.budget, write: (roomId, msg) => this.writePost(collab, roomId, msg) });
       this.uploads.use({
@@ -132,6 +148,7 @@ export class Session {
         notify: (roomId, title, body) => this.notifier.show(roomId, title, body, roomPath(roomId)),
         onRemoved: (roomId) => void this.forgetRoom(user.id, roomId),
         onProfile: (p) => this.updateProfile(p),
+        onRetention: (roomId, head) => this.keeper?.observe(roomId, head),
       });
       this.presence.start(collab);
       void this.votes.flush();
@@ -146,6 +163,9 @@ export class Session {
     const collab = this.collab;
     this.collab = null;
     this.rooms.stop();
+    this.keeper?.stop();
+    this.keeper = null;
+    this.goneSegments.clear();
     this.presence.stop();
     this.votes.use(null);
     this.outbox.use(null, null);
@@ -299,9 +319,13 @@ export class Session {
       await head.whenLocal();
       if (head.denied) return 'gone';
       const open = head.doc.getMap(HEAD_ROOM).get('openSegment');
-      const segment = collab.acquire(segmentName(roomId, typeof open === 'number' ? open : 0));
+      const target = segmentName(roomId, typeof open === 'number' ? open : 0);
+      // the head on the device still names a segment the server dropped: wait for its new state
+      if (this.goneSegments.has(target)) return 'later';
+      const segment = collab.acquire(target);
       try {
         await segment.whenLocal();
+        if (this.goneSegments.has(target)) return 'later';
         if (segment.denied || collab.closed) return segment.denied ? 'gone' : 'later';
         segment.doc.getMap<Message>(SEGMENT_MESSAGES).set(msg.id, msg);
         return 'ok';
@@ -311,6 +335,25 @@ export class Session {
     } finally {
       head.release();
     }
+  }
+
+  /** A segment answered `not-found`: never written into again; the user's unsent messages move on. */
+  private segmentGone(docName: string, unsent: Message[]): void {
+    const parsed = parseDocName(docName);
+    if (parsed?.kind !== 'segment') return;
+    this.goneSegments.add(docName);
+    if (unsent.length) this.repost(parsed.roomId, parsed.n, unsent);
+  }
+
+  /**
+   * Own messages the server never acknowledged, taken out of dropped segment `n`: posted again as
+   * they were (same id and `createdAt`, so writing order holds and a second rescue of the same
+   * message posts nothing) unless the outbox or another segment already has them.
+   */
+  private repost(roomId: string, n: number, messages: Message[]): void {
+    const queued = new Set(this.outbox.of(roomId).map((m) => m.id));
+    const elsewhere = new Set((this.rooms.tracker(roomId)?.timeline ?? []).filter((m) => m.segment !== n).map((m) => m.id));
+    for (const m of toRepost(messages, (id) => queued.has(id) || elsewhere.has(id))) this.outbox.post(roomId, m);
   }
 
   /** The user is no longer in the room: its local copies and keys go. */
