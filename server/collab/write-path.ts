@@ -135,10 +135,11 @@ export class WritePath {
     const name = document.name;
     // called right after the apply: the document holds the values Yjs kept, and only their files count
     const kept = document.getMap<Message>(SEGMENT_MESSAGES);
-    const attachments = p.result.attachments.map((a) => {
-      const ids = new Set((kept.get(a.messageId)?.attachments ?? []).map((f) => f.id));
-      return { messageId: a.messageId, fileIds: a.fileIds.filter((id) => ids.has(id)) };
-    }).filter((a) => a.fileIds.length);
+    // in the kept message's order (the room's file list shows a message's files in that order)
+    const attachments = p.result.attachments.map((a) => ({
+      messageId: a.messageId,
+      fileIds: (kept.get(a.messageId)?.attachments ?? []).map((f) => f.id).filter((id) => a.fileIds.includes(id)),
+    })).filter((a) => a.fileIds.length);
     const removed = p.result.removedFiles.filter((r) => kept.get(r.messageId)?.deleted).flatMap((r) => r.fileIds);
     return {
       run: () => {

@@ -237,4 +237,12 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: 7,
+    name: 'file-position',
+    sql: `
+      -- a file's place among its message's attachments: the room's file list keeps that order
+      ALTER TABLE files ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

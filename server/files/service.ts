@@ -314,9 +314,9 @@ export class FileService {
   /** In the commit of the accepted update: spends the tokens. Throws when one was spent meanwhile. */
   attachInTx(roomId: string, userId: string, messageId: string, segment: number, fileIds: string[]): void {
     const now = this.d.clock.now();
-    for (const id of fileIds) {
-      if (!this.d.files.attach(id, roomId, userId, messageId, segment, now)) throw new DomainError('upload-token-used');
-    }
+    fileIds.forEach((id, position) => {
+      if (!this.d.files.attach(id, roomId, userId, messageId, segment, now, position)) throw new DomainError('upload-token-used');
+    });
   }
 
   /** In the commit of an accepted update that deleted messages: their files are gone. */
@@ -350,18 +350,18 @@ export class FileService {
 
   roomFiles(userId: string, roomId: string, q: { kind: 'image' | 'document' | null; limit: number; before: string | null }): { files: RoomFile[]; next: string | null } {
     const segments = this.d.access.readableSegments(userId, roomId);
-    let before: { at: number; id: string } | null = null;
+    let before: { at: number; position: number; id: string } | null = null;
     if (q.before) {
-      const [at, id] = Buffer.from(q.before, 'base64url').toString('utf8').split(':');
-      if (!/^\d+$/.test(at ?? '') || !id) fail('validation-failed', 'before: not a cursor from this API.');
-      before = { at: Number(at), id };
+      const [at, position, id] = Buffer.from(q.before, 'base64url').toString('utf8').split(':');
+      if (!/^\d+$/.test(at ?? '') || !/^\d+$/.test(position ?? '') || !id) fail('validation-failed', 'before: not a cursor from this API.');
+      before = { at: Number(at), position: Number(position), id };
     }
     const rows = this.d.files.room({ room: roomId, images: q.kind === null ? null : q.kind === 'image', before, segments, limit: q.limit + 1, horizon: this.d.horizon() });
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return {
       files: page.map((r) => ({ ...toFileInfo(r), uploader: r.uploader, messageId: r.message_id!, segment: r.segment!, createdAt: r.attached_at! })),
-      next: rows.length > q.limit && last ? Buffer.from(`${last.attached_at}:${last.id}`).toString('base64url') : null,
+      next: rows.length > q.limit && last ? Buffer.from(`${last.attached_at}:${last.position}:${last.id}`).toString('base64url') : null,
     };
   }
 

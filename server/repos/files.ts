@@ -23,6 +23,7 @@ export interface FileRow {
   attached_at: number | null;
   created_at: number;
   deleted_at: number | null;
+  position: number;
 }
 
 export function filesRepo(db: Db) {
@@ -34,7 +35,7 @@ export function filesRepo(db: Db) {
     setImage: db.prepare('UPDATE files SET width = ?, height = ?, thumb = ? WHERE id = ?'),
     setToken: db.prepare("UPDATE files SET token_hash = ?, token_expires_at = ? WHERE id = ? AND state = 'clean' AND message_id IS NULL AND deleted_at IS NULL"),
     // spends the token: only once, only while nobody else has
-    attach: db.prepare(`UPDATE files SET message_id = ?, segment = ?, attached_at = ?, token_hash = NULL
+    attach: db.prepare(`UPDATE files SET message_id = ?, segment = ?, attached_at = ?, position = ?, token_hash = NULL
                         WHERE id = ? AND room_id = ? AND uploader = ? AND message_id IS NULL AND deleted_at IS NULL AND state = 'clean'`),
     moveSegment: db.prepare('UPDATE files SET segment = ? WHERE room_id = ? AND message_id = ?'),
     // a deleted file keeps its row (old references answer 404) but not its name
@@ -48,10 +49,11 @@ export function filesRepo(db: Db) {
     room: db.prepare(`SELECT * FROM files
                       WHERE room_id = @room AND message_id IS NOT NULL AND deleted_at IS NULL
                         AND (@images IS NULL OR (@images = 1) = (type IN ('image/png', 'image/jpeg', 'image/gif', 'image/webp')))
-                        AND (@before_at IS NULL OR attached_at < @before_at OR (attached_at = @before_at AND id < @before_id))
+                        AND (@before_at IS NULL OR attached_at < @before_at
+                             OR (attached_at = @before_at AND (position > @before_pos OR (position = @before_pos AND id < @before_id))))
                         AND segment IN (SELECT value FROM json_each(@segments))
                         AND attached_at >= @horizon
-                      ORDER BY attached_at DESC, id DESC LIMIT @limit`),
+                      ORDER BY attached_at DESC, position ASC, id DESC LIMIT @limit`),
     totalBytes: db.prepare('SELECT COALESCE(SUM(size), 0) FROM files WHERE deleted_at IS NULL').pluck(),
   };
   return {
@@ -60,7 +62,7 @@ export function filesRepo(db: Db) {
     setState: (id: string, state: JobState, reason: string | null = null) => s.setState.run(state, reason, id).changes > 0,
     setImage: (id: string, width: number | null, height: number | null, thumb: boolean) => void s.setImage.run(width, height, thumb ? 1 : 0, id),
     setToken: (id: string, hash: Buffer, expiresAt: number) => s.setToken.run(hash, expiresAt, id).changes > 0,
-    attach: (id: string, roomId: string, uploader: string, messageId: string, segment: number, at: number) => s.attach.run(messageId, segment, at, id, roomId, uploader).changes > 0,
+    attach: (id: string, roomId: string, uploader: string, messageId: string, segment: number, at: number, position: number) => s.attach.run(messageId, segment, at, position, id, roomId, uploader).changes > 0,
     moveSegment: (roomId: string, messageId: string, segment: number) => void s.moveSegment.run(segment, roomId, messageId),
     markDeleted: (id: string, at: number) => s.markDeleted.run(at, id).changes > 0,
     ofMessage: (roomId: string, messageId: string) => s.ofMessage.all(roomId, messageId) as FileRow[],
@@ -69,10 +71,10 @@ export function filesRepo(db: Db) {
     deletedRows: (before: number) => s.deletedRows.all(before) as string[],
     remove: (id: string) => void s.remove.run(id),
     exists: (id: string) => s.exists.get(id) !== undefined,
-    room: (q: { room: string; images: boolean | null; before: { at: number; id: string } | null; segments: number[]; limit: number; horizon: number }) =>
+    room: (q: { room: string; images: boolean | null; before: { at: number; position: number; id: string } | null; segments: number[]; limit: number; horizon: number }) =>
       s.room.all({
         room: q.room, images: q.images === null ? null : q.images ? 1 : 0,
-        before_at: q.before?.at ?? null, before_id: q.before?.id ?? null,
+        before_at: q.before?.at ?? null, before_pos: q.before?.position ?? 0, before_id: q.before?.id ?? null,
         segments: JSON.stringify(q.segments), limit: q.limit, horizon: q.horizon,
       }) as FileRow[],
     totalBytes: () => s.totalBytes.get() as number,

@@ -273,6 +273,15 @@ describe('the room file list', () => {
       expect([bad, r.status, r.body.error.code]).toEqual([bad, 400, 'validation-failed']);
     }
     expect((await eve.api('GET', `/api/rooms/${room.id}/files`)).status).toBe(404);
+    // the files of one message keep the message's order, also across pages
+    const three = [];
+    for (const name of ['c.png', 'a.png', 'b.png']) three.push(attachmentOf((await uploadTo(server, alice, room.id, name, await png())).body));
+    post(seg.doc, alice.id, '세 장', { attachments: three });
+    await acked(seg.provider);
+    await waitFor(async () => (await bob.api('GET', `/api/rooms/${room.id}/files?limit=3`)).body.files.length === 3, { message: 'listed' });
+    const first = await bob.api('GET', `/api/rooms/${room.id}/files?limit=2`);
+    const rest = await bob.api('GET', `/api/rooms/${room.id}/files?limit=1&before=${first.body.next}`);
+    expect([...first.body.files, ...rest.body.files].map((f: any) => f.name)).toEqual(['c.png', 'a.png', 'b.png']);
     seg.provider.configuration.websocketProvider.destroy();
   });
 });
