@@ -62,6 +62,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
       : null,
     orphanTtlMs: config.uploadOrphanHours * 3600 * 1000,
     horizon: () => retention.horizon(),
+    reindex: (roomId, message) => search.indexInTx(roomId, message, null),
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });

@@ -77,6 +77,8 @@ export interface FileDeps {
   scanRetryMs: number;
   /** Retention: files of messages older than this (server time) are gone even before a run erased them. */
   horizon: () => number;
+  /** A message changed by a server write (a file removed from it): the search index follows. */
+  reindex: (roomId: string, message: Message) => void;
 }
 
 const THUMB_EDGE = 480;
@@ -384,6 +386,7 @@ export class FileService {
       for (const pin of this.d.pollsRepo.pinsOfRoom(row.room_id)) {
         if (pin.message_id === messageId) this.d.polls.unpin(userId, row.room_id, pin.id);
       }
+      let changed: Message | null = null;
       await this.writeDoc?.(segmentName(row.room_id, row.segment), (doc) => {
         const messages = doc.getMap<Message>(SEGMENT_MESSAGES);
         const m = messages.get(messageId);
@@ -391,10 +394,11 @@ export class FileService {
         const rest = m.attachments.filter((a) => a.id !== id);
         if (rest.length === m.attachments.length) return;
         const { attachments: _gone, ...base } = m;
-        if (rest.length) messages.set(messageId, { ...base, attachments: rest });
-        else if (m.text.trim()) messages.set(messageId, base);
-        else messages.set(messageId, { ...base, text: '', deleted: true });
+        changed = rest.length ? { ...base, attachments: rest } : m.text.trim() ? base : { ...base, text: '', deleted: true };
+        messages.set(messageId, changed);
       });
+      // its file names were searchable: the index forgets the one removed (or the whole message)
+      if (changed) this.d.db.transaction(() => this.d.reindex(row.room_id, changed!))();
     }
     await this.d.store.removeAll(id);
   }

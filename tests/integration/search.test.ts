@@ -180,6 +180,11 @@ describe('advanced search', () => {
     const files = await adv({ files_only: true });
     expect(files.body.total).toBe(1);
     expect(files.body.results[0].snippet.text).toContain('회의 자료.pdf');
+    // the file deleted: its name is no longer found, nor the message among messages with files
+    expect((await alice.api('DELETE', `/api/files/${up.body.file.id}`)).status).toBe(204);
+    expect((await search(bob, '자료')).body.total).toBe(0);
+    expect((await adv({ files_only: true })).body.total).toBe(0);
+    expect((await search(bob, '첨부')).body.total).toBe(1);
     for (const [body, code] of [[{ date_from: '2026-13-01' }, 'validation-failed'], [{ time_zone: 'Mars/Base' }, 'validation-failed'], [{ extra: 1 }, 'validation-failed'], [{ limit: 'x' }, 'invalid-limit'], [{ offset: -1 }, 'invalid-offset']] as const) {
       const r = await adv(body);
       expect([JSON.stringify(body), r.status, r.body.error.code]).toEqual([JSON.stringify(body), 400, code]);
