@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type LaunchOptions, type Page } from 'playwright-core';
 import { startServer, type TestServer, type TestUser } from '../helpers/server.ts';
-import { loadSvelteKitHandler } from '../../server/index.ts';
+import { loadSvelteKitHandler, type AppOptions } from '../../server/index.ts';
+import type { Config } from '../../server/config.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,12 +32,15 @@ export function requireChromium(testFile: string): boolean {
   return false;
 }
 
-/** Builds when the build is stale (a no-op when fresh) and starts the server with the web app. */
-export async function startAppServer(): Promise<TestServer> {
+/**
+ * Builds when the build is stale (a no-op when fresh) and starts the server with the web app;
+ * `config` and `options` go to the server (e.g. a small segment size, retention and a test clock).
+ */
+export async function startAppServer(config: Partial<Config> = {}, options: AppOptions = {}): Promise<TestServer> {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts/ensure-build.mjs')], { cwd: ROOT, stdio: 'inherit' });
   const appHandler = await loadSvelteKitHandler(ROOT);
   if (!appHandler) throw new Error('build/handler.js is missing after ensure-build');
-  return startServer({}, { appHandler });
+  return startServer(config, { ...options, appHandler });
 }
 
 export const launchBrowser = (): Promise<Browser> => chromium.launch(LAUNCH);
@@ -48,7 +52,7 @@ export type ContextOptions = Parameters<Browser['newContext']>[0];
  * afterwards and a watch on requests leaving our origin (asserted empty at the end). Call it at the
  * top of the block; `server` and `browser` are set once its `beforeAll` has run.
  */
-export function browserSuite() {
+export function browserSuite(server: { config?: Partial<Config>; options?: AppOptions } = {}) {
   const contexts: BrowserContext[] = [];
   const foreign: string[] = [];
   const suite = {
@@ -65,7 +69,7 @@ export function browserSuite() {
     },
   };
   beforeAll(async () => {
-    suite.server = await startAppServer();
+    suite.server = await startAppServer(server.config, server.options);
     suite.browser = await launchBrowser();
   }, 180_000);
   afterAll(async () => {

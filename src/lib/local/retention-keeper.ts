@@ -114,6 +114,8 @@ export class RetentionKeeper {
   private async apply(roomId: string, head: HeadRetention): Promise<boolean> {
     const deps = this.deps;
     if (!deps) return false;
+    // nothing dropped, nothing erased: no need to look at the device's databases
+    if (!head.horizon && Math.min(...head.segments) === 0) return true;
     const copies = (await segmentCopies(deps.userId)).filter((c) => c.roomId === roomId);
     const byN = new Map(copies.map((c) => [c.n, c]));
     let complete = true;

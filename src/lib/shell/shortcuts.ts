@@ -3,16 +3,18 @@
  * the help dialog lists the same keys the handler acts on.
  *   Alt+↑ / Alt+↓   previous / next chat in the (filtered) list
  *   Ctrl/Cmd+K      focus the room filter
+ *   Ctrl/Cmd+Shift+F  search messages (in the open chat, when one is open)
  *   ? or Ctrl+/     this list
  *   Esc             cancel reply or edit (composer), close the drawer or a dialog
  */
-export type ShortcutAction = 'prev-room' | 'next-room' | 'filter' | 'help' | 'escape';
+export type ShortcutAction = 'prev-room' | 'next-room' | 'filter' | 'search' | 'help' | 'escape';
 
 /** The keys of each action for display, in the order the help dialog lists them. */
 export const SHORTCUT_KEYS: Record<ShortcutAction, string[][]> = {
   'prev-room': [['Alt', '↑']],
   'next-room': [['Alt', '↓']],
   filter: [['Ctrl', 'K'], ['⌘', 'K']],
+  search: [['Ctrl', 'Shift', 'F'], ['⌘', 'Shift', 'F']],
   help: [['?'], ['Ctrl', '/']],
   escape: [['Esc']],
 };
@@ -33,6 +35,7 @@ export function shortcutFor(e: KeyLike, editable: boolean): ShortcutAction | nul
   if (e.altKey && !mod && !e.shiftKey && e.key === 'ArrowUp') return 'prev-room';
   if (e.altKey && !mod && !e.shiftKey && e.key === 'ArrowDown') return 'next-room';
   if (mod && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') return 'filter';
+  if (mod && !e.altKey && e.shiftKey && e.key.toLowerCase() === 'f') return 'search';
   if (mod && !e.altKey && e.key === '/') return 'help';
   if (!mod && !e.altKey && e.key === '?' && !editable) return 'help';
   if (e.key === 'Escape' && !mod && !e.altKey) return 'escape';

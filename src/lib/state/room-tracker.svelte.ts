@@ -79,6 +79,8 @@ export class RoomTracker {
         if (code === 'not-found' || code === 'not-a-member') deps.onGone(roomId);
       },
     });
+    // a document a room view opened first has loaded already: no change event will say so
+    void this.head.whenLocal().then(() => this.schedule());
   }
 
   dispose(): void {
@@ -130,7 +132,9 @@ export class RoomTracker {
     }
     for (const n of want) {
       if (this.segments.has(n)) continue;
-      this.segments.set(n, this.deps.collab.acquire(segmentName(this.roomId, n), { change: () => this.schedule(), synced: () => this.schedule() }));
+      const ref = this.deps.collab.acquire(segmentName(this.roomId, n), { change: () => this.schedule(), synced: () => this.schedule() });
+      this.segments.set(n, ref);
+      void ref.whenLocal().then(() => this.schedule());
     }
   }
 

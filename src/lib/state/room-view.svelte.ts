@@ -51,6 +51,8 @@ interface HeadRoom {
   openSegment?: number;
   /** Messages received before it are erased by retention (0 or absent: none). */
   retentionHorizon?: number;
+  /** The server erases messages older than this many days (0: kept forever). */
+  retentionDays?: number;
 }
 
 /** Codes that mean "this room is not yours (any more)". */
@@ -380,7 +382,14 @@ export class RoomView {
     const room = doc.getMap(HEAD_ROOM);
     const openSegment = room.get('openSegment') as number | undefined;
     const horizon = room.get('retentionHorizon');
-    this.head = { name: room.get('name') as string | undefined, kind: room.get('kind') as HeadRoom['kind'], openSegment, retentionHorizon: typeof horizon === 'number' ? horizon : 0 };
+    const days = room.get('retentionDays');
+    this.head = {
+      name: room.get('name') as string | undefined,
+      kind: room.get('kind') as HeadRoom['kind'],
+      openSegment,
+      retentionHorizon: typeof horizon === 'number' ? horizon : 0,
+      retentionDays: typeof days === 'number' ? days : 0,
+    };
     this.members = Object.fromEntries(doc.getMap<Member>(HEAD_MEMBERS).entries());
     if (this.headRef?.synced && this.members[this.deps.me.id] === undefined && Object.keys(this.members).length > 0) {
       queueMicrotask(() => this.gone()); // not from inside the document's own update event
