@@ -46,7 +46,10 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
   const retention = retentionPolicy(() => config.retentionDays, clock);
-  const search = new SearchService({ db, search: searchRepo(db), access, messages, documents, horizon: () => retention.horizon() });
+  const search = new SearchService({
+    db, search: searchRepo(db), access, messages, documents, horizon: () => retention.horizon(),
+    names: { user: (id) => users.byId(id)?.display_name ?? null, room: (id) => rooms.byId(id)?.name ?? null },
+  });
   const roomService = new RoomService({
     db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes,
     removeSearchInTx: (roomId) => search.removeRoomInTx(roomId),

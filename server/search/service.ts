@@ -10,7 +10,9 @@
  */
 import * as Y from 'yjs';
 import { SEGMENT_MESSAGES, type Message } from '../../src/lib/protocol/schema.ts';
-import { ftsQuery, indexTerms, queryTerms, snippet } from '../../src/lib/search/tokenize.ts';
+import { ftsQuery, indexTerms, queryTerms, searchableText, snippet } from '../../src/lib/search/tokenize.ts';
+
+export { searchableText };
 import type { AccessPolicy } from '../auth/access.ts';
 import { fail } from '../domain/errors.ts';
 import type { DocumentsRepo } from '../repos/documents.ts';
@@ -33,20 +35,17 @@ export interface SearchInput {
 
 export interface SearchResult {
   roomId: string;
+  /** '' for a 1:1 room (the app names it after the other person). */
+  roomName: string | null;
   messageId: string;
   segment: number;
   senderId: string;
+  /** Display name; null when the account was deleted. */
+  senderName: string | null;
   at: number;
   snippet: { text: string; highlights: [number, number][] };
 }
 
-/** What a message contributes to the index: its text, or its file names when it has no text. */
-export function searchableText(m: Message): string | null {
-  if (m.deleted || m.system) return null;
-  const names = (m.attachments ?? []).map((a) => a.name).join(' ');
-  const text = [m.text, names].filter(Boolean).join('\n');
-  return text.trim() ? text : null;
-}
 
 /** Milliseconds at 00:00 of `day` (YYYY-MM-DD) in the time zone. */
 export function startOfDay(day: string, timeZone: string): number {
@@ -69,7 +68,11 @@ export function startOfDay(day: string, timeZone: string): number {
 export const TOTAL_CAP = 1000;
 
 export class SearchService {
-  constructor(private d: { db: Db; search: SearchRepo; access: AccessPolicy; messages: MessagesRepo; documents: DocumentsRepo; horizon: () => number }) {}
+  constructor(private d: {
+    db: Db; search: SearchRepo; access: AccessPolicy; messages: MessagesRepo; documents: DocumentsRepo; horizon: () => number;
+    /** Names for results (a sender who left the room is still named). */
+    names: { user: (id: string) => string | null; room: (id: string) => string | null };
+  }) {}
 
   // ---- keeping the index in step (inside the commit of the write) --------------------------------
 
@@ -140,7 +143,10 @@ export class SearchService {
     return {
       total,
       totalCapped,
-      results: rows.map((r) => ({ roomId: r.room_id, messageId: r.message_id, segment: r.segment, senderId: r.author, at: r.at, snippet: snippet(r.text, terms) })),
+      results: rows.map((r) => ({
+        roomId: r.room_id, roomName: this.d.names.room(r.room_id), messageId: r.message_id, segment: r.segment,
+        senderId: r.author, senderName: this.d.names.user(r.author), at: r.at, snippet: snippet(r.text, terms),
+      })),
     };
   }
 

@@ -74,7 +74,7 @@ describe('Korean-aware matching', () => {
     const r = await search(bob, '회의록');
     expect(r.body.total).toBe(1);
     const hit = r.body.results[0];
-    expect(hit).toMatchObject({ roomId, segment: 0, senderId: alice.id, snippet: { text: '내일 회의록을 공유합니다', highlights: [[3, 6]] } });
+    expect(hit).toMatchObject({ roomId, roomName: '기획팀', segment: 0, senderId: alice.id, senderName: alice.username, snippet: { text: '내일 회의록을 공유합니다', highlights: [[3, 6]] } });
     expect(hit.at).toBe(receiptsOf(seg.doc).get(hit.messageId)!.at);
     const long = await write(seg, alice, [`${'앞부분 '.repeat(60)}핵심단어 ${'뒷부분 '.repeat(60)}`]);
     const s = (await search(bob, '핵심단어')).body.results.find((x: any) => x.messageId === long[0]).snippet;

@@ -6,7 +6,7 @@
  * user's time zone, files only). Pure: no I/O, no Yjs.
  */
 import type { Message, Receipt } from '$lib/protocol/schema';
-import { indexTerms, matches, queryTerms, snippet, type Term } from './tokenize.ts';
+import { indexTerms, matches, queryTerms, searchableText, snippet, type Term } from './tokenize.ts';
 
 export interface Snippet {
   text: string;
@@ -46,16 +46,7 @@ export interface LocalEntry {
   receipt: Receipt | null;
 }
 
-/**
- * What a message contributes to search: its text and its file names (the server indexes the same,
- * `searchableText` in server/search/service.ts); nothing for tombstones and system lines.
- */
-export function searchableText(m: Message): string | null {
-  if (m.deleted || m.system) return null;
-  const names = (m.attachments ?? []).map((a) => a.name).join(' ');
-  const text = [m.text, names].filter(Boolean).join('\n');
-  return text.trim() ? text : null;
-}
+export { searchableText };
 
 /** Every term is a whole word of the text (회의 in "회의 자료", not only inside 회의록을): ranked first. */
 export function wholeWords(text: string, terms: Term[]): boolean {

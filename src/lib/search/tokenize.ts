@@ -12,6 +12,19 @@
  * text. Query words are ANDed.
  */
 
+import type { Message } from '../protocol/schema.ts';
+
+/**
+ * What a message contributes to search: its text and its files' names; nothing for tombstones and
+ * system lines. The server indexes exactly this, and the offline search matches exactly this.
+ */
+export function searchableText(m: Message): string | null {
+  if (m.deleted || m.system) return null;
+  const names = (m.attachments ?? []).map((a) => a.name).join(' ');
+  const text = [m.text, names].filter(Boolean).join('\n');
+  return text.trim() ? text : null;
+}
+
 /** Hangul syllables and jamo, CJK ideographs, kana: scripts indexed by grams. */
 const GRAM_CHAR = /[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]/u;
 /** A run of word characters (letters, digits, marks) of any script. */
