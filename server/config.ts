@@ -21,7 +21,7 @@ export interface Config {
   segmentMaxMessages: number;
   segmentMaxBytes: number;
   logLevel: string;
-  registration: 'open' | 'invite-only';
+  registration: 'open' | 'invite-only' | 'closed';
   /** Messages older than this many days are erased everywhere (0: kept forever). */
   retentionDays: number;
   uploadMaxBytes: number;
@@ -34,6 +34,12 @@ export interface Config {
   clamdSocket: string | null;
   clamdHost: string | null;
   clamdPort: number;
+  /** Scheduled backups go here (null: none). */
+  backupDir: string | null;
+  /** Hours between scheduled backups (0: none). */
+  backupEveryHours: number;
+  /** Scheduled backups kept (0: all). */
+  backupKeep: number;
 }
 
 interface Entry {
@@ -64,7 +70,10 @@ export const CONFIG_TABLE: Entry[] = [
   { env: 'CLAMD_SOCKET', default: '(unset)', description: "clamd's local socket (with `AV_SCAN=clamav`)" },
   { env: 'CLAMD_HOST', default: '(unset)', description: "clamd's TCP host, when not `CLAMD_SOCKET`" },
   { env: 'CLAMD_PORT', default: '3310', description: "clamd's TCP port" },
-  { env: 'REGISTRATION', default: 'open', description: '`open` or `invite-only`' },
+  { env: 'BACKUP_DIR', default: '(unset)', description: 'Scheduled online backups go here (`messenger-<time>/`, last result in `last.json`); unset: none. Also the default of `npm run backup`' },
+  { env: 'BACKUP_EVERY_HOURS', default: '24', description: 'Hours between scheduled backups (the first one that long after start); `0`: none' },
+  { env: 'BACKUP_KEEP', default: '7', description: 'Scheduled backups kept in `BACKUP_DIR`, older ones are removed; `0` keeps all' },
+  { env: 'REGISTRATION', default: 'open', description: '`open`, `invite-only` or `closed` (the first account can always register; an admin changes it at runtime)' },
   { env: 'LOG_LEVEL', default: 'info', description: 'pino log level (`silent` in tests)' },
 ];
 
@@ -80,7 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   const sync = (env.SQLITE_SYNCHRONOUS ?? 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
   const registration = env.REGISTRATION ?? 'open';
-  if (registration !== 'open' && registration !== 'invite-only') throw new Error('REGISTRATION must be open or invite-only');
+  if (registration !== 'open' && registration !== 'invite-only' && registration !== 'closed') throw new Error('REGISTRATION must be open, invite-only or closed');
   const uploadTypes = env.UPLOAD_TYPES ? env.UPLOAD_TYPES.split(',').map((t) => t.trim().toLowerCase().replace(/^\./, '')).filter(Boolean) : DEFAULT_UPLOAD_TYPES;
   const unknownTypes = uploadTypes.filter((t) => !FILE_TYPES[t]);
   if (unknownTypes.length) throw new Error(`UPLOAD_TYPES: unknown extensions ${unknownTypes.join(', ')} (known: ${DEFAULT_UPLOAD_TYPES.join(' ')})`);
@@ -111,6 +120,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     clamdSocket: env.CLAMD_SOCKET || null,
     clamdHost: env.CLAMD_HOST || null,
     clamdPort: int(env, 'CLAMD_PORT', 3310),
+    backupDir: env.BACKUP_DIR ? path.resolve(env.BACKUP_DIR) : null,
+    backupEveryHours: int(env, 'BACKUP_EVERY_HOURS', 24),
+    backupKeep: int(env, 'BACKUP_KEEP', 7),
     ...overrides,
   };
 }

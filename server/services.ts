@@ -22,6 +22,10 @@ import { createClamd } from './files/clamav.ts';
 import { searchRepo } from './repos/search.ts';
 import { SearchService } from './search/service.ts';
 import { retentionPolicy } from './collab/retention.ts';
+import { auditRepo } from './repos/audit.ts';
+import { AuditService, type AuditEntry } from './domain/audit.ts';
+import { SettingsService } from './domain/settings.ts';
+import { AdminService } from './domain/admin.ts';
 
 export const VERSION = '0.1.0';
 
@@ -45,7 +49,10 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   const messages = messagesRepo(db);
   const sessions = new SessionService(sessionsRepo(db), users, clock, events, config.sessionDays * 24 * 3600 * 1000);
   const access = accessPolicy(rooms);
-  const retention = retentionPolicy(() => config.retentionDays, clock);
+  const audit = new AuditService({ audit: auditRepo(db), users, clock });
+  const settings = new SettingsService({ audit: auditRepo(db), clock, config });
+  const record = (e: AuditEntry) => audit.record(e);
+  const retention = retentionPolicy(() => settings.get().retentionDays, clock);
   const search = new SearchService({
     db, search: searchRepo(db), access, messages, documents, horizon: () => retention.horizon(),
     names: { user: (id) => users.byId(id)?.display_name ?? null, room: (id) => rooms.byId(id)?.name ?? null },
@@ -53,6 +60,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   const roomService = new RoomService({
     db, rooms, messages, documents, users, access, clock, ids, events, segmentMaxMessages: config.segmentMaxMessages, segmentMaxBytes: config.segmentMaxBytes,
     removeSearchInTx: (roomId) => search.removeRoomInTx(roomId),
+    audit: record,
   });
   const pollsData = pollsRepo(db);
   const polls = new PollService({ polls: pollsData, access, clock, ids, events });
@@ -66,9 +74,16 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     orphanTtlMs: config.uploadOrphanHours * 3600 * 1000,
     horizon: () => retention.horizon(),
     reindex: (roomId, message) => search.indexInTx(roomId, message, null),
+    avEnabled: () => settings.get().avScan,
+    audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
-  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => config.registration, events });
+  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, events, audit: record });
+  // upload limits follow the settings (stored ones at start, then every change)
+  settings.onChange((s) => files.setLimits({ maxBytes: s.uploadMaxBytes, types: s.uploadTypes }));
+  const admin = new AdminService({
+    db, users, rooms, roomService, accounts, sessions, audit, settings, clock, events, avAvailable: config.avScan === 'clamav',
+  });
   return {
     db, config, clock, ids, log, events, version: VERSION,
     rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,
@@ -80,6 +95,9 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     fileStore,
     search,
     retention,
+    audit,
+    settings,
+    admin,
   };
 }
 export type Services = ReturnType<typeof buildServices>;

@@ -53,6 +53,7 @@ export interface CollabDeps {
   files: FileService;
   search: SearchService;
   retentionPolicy: RetentionPolicy;
+  audit: (e: import('../domain/audit.ts').AuditEntry) => void;
   rooms: RoomsRepo;
   users: UsersRepo;
   documents: DocumentsRepo;
@@ -85,7 +86,7 @@ export function createCollab(d: CollabDeps) {
   });
   const gate = new OutputGate(queue);
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
-  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search });
+  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search, audit: d.audit });
   d.files.connect((name, fn) => writes.write(name, 'file-removed', (doc) => fn(doc)));
   const presence = new Presence(() => hocuspocus.documents, d.clock);
 
@@ -97,7 +98,7 @@ export function createCollab(d: CollabDeps) {
   });
   const retention = new Retention({
     db: d.db, clock: d.clock, retention: retentionRepo(d.db), rooms: d.rooms, documents: d.documents, search: searchRepo(d.db), pollsRepo: pollsRepo(d.db),
-    files: d.files, persistence, queue, events: d.events, hocuspocus: () => hocuspocus as unknown as Hocuspocus, log: d.log, policy: d.retentionPolicy,
+    files: d.files, persistence, queue, events: d.events, hocuspocus: () => hocuspocus as unknown as Hocuspocus, log: d.log, policy: d.retentionPolicy, audit: d.audit,
   });
   const headRetention = () => ({ days: d.retentionPolicy.days(), horizon: retention.lastHorizon() });
   const storage = new Storage({ persistence, writes, rooms: d.rooms, users: d.users, roomService: d.roomService, polls: d.polls, headRetention, loaded: (doc: Y.Doc) => validation.watch(doc) });
@@ -205,6 +206,7 @@ export function createCollab(d: CollabDeps) {
     queue,
     gate,
     retention,
+    refusals: () => Object.fromEntries(validation.refusals),
     readMessage,
     handleUpgrade: sockets.handleUpgrade.bind(sockets),
     async close() {

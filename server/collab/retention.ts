@@ -63,6 +63,7 @@ export interface RetentionDeps {
   log: Logger;
   /** The policy: RETENTION_DAYS now (0: keep forever) and its horizon. */
   policy: RetentionPolicy;
+  audit: (e: import('../domain/audit.ts').AuditEntry) => void;
 }
 
 export interface RetentionResult {
@@ -117,10 +118,13 @@ export class Retention {
     // the bytes of everything deleted: overwritten in the file (secure_delete) and out of the WAL
     await this.d.queue.flush();
     this.d.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.d.retention.insertRun({
-      at: this.d.clock.now(), horizon, segments_dropped: result.segmentsDropped, messages_erased: result.messagesErased,
-      files_erased: result.filesErased, pins_removed: result.pinsRemoved,
-    });
+    this.d.db.transaction(() => {
+      this.d.retention.insertRun({
+        at: this.d.clock.now(), horizon, segments_dropped: result.segmentsDropped, messages_erased: result.messagesErased,
+        files_erased: result.filesErased, pins_removed: result.pinsRemoved,
+      });
+      this.d.audit({ actorId: null, action: 'retention.run', targetType: 'retention', details: { days: this.d.policy.days(), ...result } });
+    })();
     for (const roomId of touchedRooms) {
       this.d.events.emit('room-changed', roomId);
       this.d.events.emit('head-changed', roomId);

@@ -49,6 +49,8 @@ export interface ValidationResult {
   votes: { pollId: string; optionIds: string[] }[];
   /** Files of new messages, of every value written for each (tokens checked; those of the value kept are spent). */
   attachments: { messageId: string; fileIds: string[] }[];
+  /** Others' messages this update deletes (a room admin moderating: audited). */
+  moderated: { messageId: string; author: string }[];
   /** Files of messages this update deletes (removed in the commit, if the tombstone is what Yjs kept). */
   removedFiles: { messageId: string; fileIds: string[] }[];
 }
@@ -159,6 +161,7 @@ export function validateSegmentUpdate(
   const votes: { pollId: string; optionIds: string[] }[] = [];
   const attachments = new Map<string, string[]>(); // message id -> file ids, of new messages
   const removedFiles = new Map<string, string[]>(); // message id -> its files, of messages this update deletes
+  const moderated = new Map<string, string>(); // message id -> author, of others' messages deleted
   const contentOf = (s: Y.Item): unknown => {
     if (!(s.content instanceof Y.ContentAny) || s.content.arr.length !== 1) fail('schema-violation');
     return (s.content as Y.ContentAny).arr[0];
@@ -196,9 +199,10 @@ export function validateSegmentUpdate(
           }
           attachments.set(key!, [...new Set([...(attachments.get(key!) ?? []), ...files.map((a) => a.id)])]);
         }
-      } else if ((value as Message).deleted && existing.attachments?.length) {
+      } else if ((value as Message).deleted) {
         // removed in the commit if the tombstone is what the document kept
-        removedFiles.set(key!, existing.attachments.map((a) => a.id));
+        if (existing.attachments?.length) removedFiles.set(key!, existing.attachments.map((a) => a.id));
+        if (existing.author !== actor.userId && !existing.deleted) moderated.set(key!, existing.author);
       }
       if (!map.has(key!) && !written.has(key!)) {
         if (opts.messageSegment(key!) !== undefined) fail('duplicate-id');
@@ -287,6 +291,7 @@ export function validateSegmentUpdate(
     votes,
     attachments: [...attachments].map(([messageId, fileIds]) => ({ messageId, fileIds })),
     removedFiles: [...removedFiles].map(([messageId, fileIds]) => ({ messageId, fileIds })),
+    moderated: [...moderated].map(([messageId, author]) => ({ messageId, author })),
   };
 }
 

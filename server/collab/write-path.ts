@@ -37,6 +37,8 @@ export interface Pending {
   result: ValidationResult;
   access: DocAccess;
   userId: string;
+  /** The writer's address (for the audit log). */
+  ip?: string;
 }
 
 interface Reserved {
@@ -64,6 +66,7 @@ export interface WritePathDeps {
   clock: Clock;
   files: FileService;
   search: SearchService;
+  audit: (e: import('../domain/audit.ts').AuditEntry) => void;
 }
 
 const claimKey = (roomId: string, id: string) => `${roomId}\u0000${id}`;
@@ -164,6 +167,10 @@ export class WritePath {
         for (const id of p.result.changed) {
           const m = kept.get(id);
           if (m) this.d.search.indexInTx(roomId, m, null);
+        }
+        // a room admin deleting someone else's message: audited in the same commit
+        for (const d of p.result.moderated) {
+          if (kept.get(d.messageId)?.deleted) this.d.audit({ actorId: p.userId, action: 'message.delete', targetType: 'message', targetId: d.messageId, roomId, ip: p.ip, details: { author: d.author, segment: n } });
         }
         return reserved;
       },

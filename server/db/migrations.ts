@@ -245,4 +245,32 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       ALTER TABLE files ADD COLUMN position INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    id: 8,
+    name: 'audit-settings',
+    sql: `
+      -- every privileged action, written in the same transaction as the action itself
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor_id TEXT,
+        actor_name TEXT NOT NULL DEFAULT '',
+        action TEXT NOT NULL,
+        target_type TEXT NOT NULL DEFAULT '',
+        target_id TEXT NOT NULL DEFAULT '',
+        room_id TEXT,
+        ip TEXT NOT NULL DEFAULT '',
+        details TEXT NOT NULL DEFAULT '{}'
+      );
+      CREATE INDEX audit_at ON audit_log(at);
+      CREATE INDEX audit_room ON audit_log(room_id, at);
+      CREATE INDEX audit_actor ON audit_log(actor_id, at);
+      -- settings an admin changes at runtime (over the environment's defaults)
+      CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -21,7 +21,8 @@ export interface AccountDeps {
   rooms: RoomService;
   clock: Clock;
   ids: Ids;
-  registration: () => 'open' | 'invite-only';
+  registration: () => 'open' | 'invite-only' | 'closed';
+  audit: (e: import('./audit.ts').AuditEntry) => void;
   events: EventBus;
 }
 
@@ -29,7 +30,8 @@ export class AccountService {
   constructor(private d: AccountDeps) {}
 
   async register(input: { username: string; password: string; displayName?: string }, userAgent = '') {
-    if (this.d.registration() === 'invite-only' && this.d.users.count() > 0) fail('registration-closed');
+    // invite links are not built yet: invite-only is closed to self-registration (admins create accounts)
+    if (this.d.registration() !== 'open' && this.d.users.count() > 0) fail('registration-closed');
     if (!USERNAME.test(input.username)) fail('invalid-username');
     checkPassword(input.password);
     const displayName = (input.displayName ?? input.username).trim() || input.username;
@@ -53,8 +55,12 @@ export class AccountService {
       await verifyPassword(await dummyHash(), input.password);
       return fail('invalid-credentials');
     }
-    if (!(await verifyPassword(user.password_hash, input.password))) fail('invalid-credentials');
+    if (!(await verifyPassword(user.password_hash, input.password))) {
+      if (user.is_admin) this.d.db.transaction(() => this.d.audit({ actorId: user.id, action: 'auth.admin-login-failed', targetType: 'user', targetId: user.id }))();
+      fail('invalid-credentials');
+    }
     if (user.disabled) fail('account-disabled');
+    if (user.is_admin) this.d.db.transaction(() => this.d.audit({ actorId: user.id, action: 'auth.admin-login', targetType: 'user', targetId: user.id }))();
     const { token, session } = this.d.sessions.create(user.id, userAgent);
     return { user: toPublicUser(user), token, session };
   }
@@ -88,6 +94,35 @@ export class AccountService {
     checkPassword(input.newPassword);
     this.d.users.setPassword(userId, await hashPassword(input.newPassword));
     this.d.sessions.revokeOthers(userId, sessionId);
+  }
+
+  /** An account made by an admin or `npm run admin` (registration rules do not apply); `inTx` runs in its transaction. */
+  async createUser(input: { username: string; password: string; displayName?: string }, inTx: (id: string) => void = () => {}): Promise<string> {
+    if (!USERNAME.test(input.username)) fail('invalid-username');
+    checkPassword(input.password);
+    const displayName = (input.displayName ?? input.username).trim() || input.username;
+    if (displayName.length > 50) fail('validation-failed', 'Display names are at most 50 characters.');
+    const hash = await hashPassword(input.password);
+    const id = this.d.ids.next();
+    this.d.db.transaction(() => {
+      if (this.d.users.byUsername(input.username)) fail('username-taken');
+      this.d.users.insert({ id, username: input.username, display_name: displayName, password_hash: hash, is_admin: 0, created_at: this.d.clock.now() });
+      inTx(id);
+    })();
+    return id;
+  }
+
+  /** Deletes an account without its password (a server admin); `inTx` runs in its transaction. */
+  deleteAccountInTx(userId: string, inTx: () => void): void {
+    const sessionIds = this.d.sessions.idsOf(userId);
+    const announce = this.d.db.transaction(() => {
+      inTx();
+      const a = this.d.rooms.removeUserEverywhereInTx(userId);
+      this.d.users.remove(userId);
+      return a;
+    })();
+    this.d.sessions.revoke(sessionIds);
+    for (const a of announce) a();
   }
 
   /** Deletes the account: leaves every room (admin succession, empty rooms removed), ends all sessions. */

@@ -49,6 +49,7 @@ export const ERRORS = {
   'not-poll-owner': { status: 403, close: 4403, message: 'Only the poll creator or a room admin may close it.' },
   'invalid-limit': { status: 400, close: 4400, message: 'limit must be an integer (it is clamped to 1..100).' },
   'invalid-offset': { status: 400, close: 4400, message: 'offset must be a non-negative integer (at most 10000).' },
+  'last-server-admin': { status: 409, close: 4409, message: 'The server must keep at least one enabled server admin.' },
   // files and uploads
   'room-id-required': { status: 400, close: 4400, message: 'room_id is required (send it before the file).' },
   'file-required': { status: 400, close: 4400, message: 'The upload has no file part.' },

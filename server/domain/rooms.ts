@@ -29,6 +29,8 @@ export interface RoomDeps {
   segmentMaxBytes: number;
   /** Drops a removed room's search index rows (the index is a virtual table: no cascade). */
   removeSearchInTx: (roomId: string) => void;
+  /** Writes an audit entry inside the action's transaction. */
+  audit: (e: import('./audit.ts').AuditEntry) => void;
 }
 
 
@@ -217,6 +219,8 @@ export class RoomService {
     const visibility = input.visibility ?? room.visibility;
     this.tx(() => {
       this.d.rooms.update(roomId, name, visibility);
+      if (name !== room.name) this.d.audit({ actorId, action: 'room.rename', targetType: 'room', targetId: roomId, roomId, details: { from: room.name, to: name } });
+      if (visibility !== room.visibility) this.d.audit({ actorId, action: 'room.visibility', targetType: 'room', targetId: roomId, roomId, details: { from: room.visibility, to: visibility } });
       // becoming `joined`: from now on readers must stay fixed per segment
       if (visibility === 'joined' && room.visibility === 'shared') {
         const open = this.d.rooms.segment(roomId, room.open_segment)!;
@@ -250,7 +254,7 @@ export class RoomService {
     const target = this.d.rooms.member(roomId, userId);
     if (!target) fail('not-found');
     if (target!.role === 'admin') fail('cannot-kick-admin');
-    this.removeMember(room, userId);
+    this.removeMember(room, userId, () => this.d.audit({ actorId, action: 'room.kick', targetType: 'user', targetId: userId, roomId }));
   }
 
   /** Idempotent: leaving a room you are not in succeeds and changes nothing. */
@@ -264,9 +268,27 @@ export class RoomService {
    * Removes a member. A room never ends without an admin: the longest-standing remaining member
    * succeeds the last admin. A room with nobody left is deleted with its documents.
    */
-  private removeMember(room: RoomRow, userId: string) {
-    const announce = this.tx(() => this.removeMemberInTx(room, userId));
+  private removeMember(room: RoomRow, userId: string, audit?: () => void) {
+    const announce = this.tx(() => {
+      audit?.();
+      return this.removeMemberInTx(room, userId);
+    });
     announce();
+  }
+
+  /** A server admin removes a room: its members, documents, index rows and (by cascade) files. */
+  removeRoom(roomId: string, audit: () => void): void {
+    const room = this.d.rooms.byId(roomId);
+    if (!room) return fail('not-found');
+    const members = this.d.rooms.memberIds(roomId);
+    this.tx(() => {
+      audit();
+      this.d.removeSearchInTx(roomId);
+      this.d.rooms.removeRoom(roomId);
+      this.d.documents.removeRoomDocs(roomId);
+    });
+    for (const userId of members) this.d.events.emit('member-removed', roomId, userId);
+    this.d.events.emit('room-deleted', roomId);
   }
 
   /**
@@ -278,6 +300,7 @@ export class RoomService {
     const remaining = this.d.rooms.memberIds(room.id);
     let deleted = false;
     if (remaining.length === 0) {
+      this.d.audit({ actorId: userId, action: 'room.remove', targetType: 'room', targetId: room.id, roomId: room.id, details: { name: room.name, reason: 'last member left' } });
       this.d.removeSearchInTx(room.id);
       this.d.rooms.removeRoom(room.id);
       this.d.documents.removeRoomDocs(room.id);
@@ -303,6 +326,7 @@ export class RoomService {
     this.tx(() => {
       if (!admin && target!.role === 'admin' && this.d.rooms.adminCount(roomId) <= 1) fail('last-admin');
       this.d.rooms.setRole(roomId, userId, admin ? 'admin' : 'member');
+      if ((target!.role === 'admin') !== admin) this.d.audit({ actorId, action: 'room.role', targetType: 'user', targetId: userId, roomId, details: { admin } });
     });
     this.d.events.emit('room-changed', roomId);
     return this.get(actorId, roomId);

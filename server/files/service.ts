@@ -77,6 +77,10 @@ export interface FileDeps {
   scanRetryMs: number;
   /** Retention: files of messages older than this (server time) are gone even before a run erased them. */
   horizon: () => number;
+  /** The admin setting for scanning (only meaningful with a daemon configured). */
+  avEnabled: () => boolean;
+  /** Writes an audit entry inside the action's transaction. */
+  audit: (e: import('../domain/audit.ts').AuditEntry) => void;
   /** A message changed by a server write (a file removed from it): the search index follows. */
   reindex: (roomId: string, message: Message) => void;
 }
@@ -133,10 +137,20 @@ export class FileService {
       maxBytes: l.maxBytes,
       types,
       accept: l.types.map((e) => `.${e}`).join(','),
-      av: this.d.clamd !== null,
+      av: this.avOn(),
       tokenTtlSec: Math.floor(l.tokenTtlMs / 1000),
       maxAttachments: MAX_ATTACHMENTS,
     };
+  }
+
+  /** A ping of the configured daemon (null without one). */
+  clamdPing(): (() => Promise<boolean>) | null {
+    return this.d.clamd ? () => this.d.clamd!.ping() : null;
+  }
+
+  /** Whether new uploads are scanned: a daemon is configured and the admin setting is on. */
+  avOn(): boolean {
+    return this.d.clamd !== null && this.d.avEnabled();
   }
 
   /** The collaboration layer's server write, for removing attachments from messages. */
@@ -164,7 +178,7 @@ export class FileService {
     });
     const id = this.d.ids.next();
     const type = FILE_TYPES[got.ext].mime;
-    const av = this.d.clamd !== null;
+    const av = this.avOn();
     try {
       // the member may have been removed while the bytes streamed in
       this.d.access.membership(userId, got.roomId);
@@ -380,7 +394,10 @@ export class FileService {
     if (row.message_id !== null && row.segment !== null) this.d.access.document(userId, segmentName(row.room_id, row.segment));
     else if (row.uploader !== userId) fail('not-found');
     if (row.uploader !== userId && !this.d.access.moderates(userId, row.room_id)) fail('forbidden', 'Only the uploader or a room admin may delete a file.');
-    this.d.files.markDeleted(id, this.d.clock.now());
+    this.d.db.transaction(() => {
+      this.d.files.markDeleted(id, this.d.clock.now());
+      if (row.uploader !== userId) this.d.audit({ actorId: userId, action: 'file.delete', targetType: 'file', targetId: id, roomId: row.room_id, details: { uploader: row.uploader, name: row.name } });
+    })();
     if (row.message_id !== null && row.segment !== null) {
       const messageId = row.message_id;
       for (const pin of this.d.pollsRepo.pinsOfRoom(row.room_id)) {

@@ -4,7 +4,8 @@ import type { Route, RequestContext } from './router.ts';
 import type { Services } from '../services.ts';
 import { toPublicUser } from '../repos/users.ts';
 import { fail } from '../domain/errors.ts';
-import { isImageType } from '../files/types.ts';
+import { DEFAULT_UPLOAD_TYPES, isImageType } from '../files/types.ts';
+import { AuditService } from '../domain/audit.ts';
 import type { TLSSocket } from 'node:tls';
 
 const id = z.string().min(1).max(64);
@@ -52,9 +53,49 @@ export function fileHeaders(type: string, name: string, inline: boolean): Record
   };
 }
 
+/** `?limit=&offset=` for admin lists: limit clamped to 1..100 (default 50), offset ≥ 0. */
+function page(q: URLSearchParams): { limit: number; offset: number } {
+  return { limit: clampInt(q.get('limit'), 50, 1, 100), offset: clampInt(q.get('offset'), 0, 0, 1_000_000) };
+}
+
+/** Audit filters from the query string (`from`/`to`: ms, inclusive). */
+function auditQuery(q: URLSearchParams, room: string | null) {
+  const num = (k: string) => {
+    const v = q.get(k);
+    if (v === null || v === '') return null;
+    if (!/^\d{1,15}$/.test(v)) fail('validation-failed', `${k}: a time in ms`);
+    return Number(v);
+  };
+  const format = q.get('format') ?? 'json';
+  if (format !== 'json' && format !== 'csv') fail('validation-failed', 'format: json or csv');
+  const exporting = q.has('format');
+  return {
+    format,
+    query: {
+      actor: q.get('actor') || null, action: q.get('action') || null, room: room ?? (q.get('room') || null),
+      from: num('from'), to: num('to'),
+      // an export takes everything that matches (up to 100,000 rows); a page is clamped
+      ...(exporting ? { limit: 100_000, offset: 0 } : page(q)),
+    },
+  };
+}
+
+function auditReply(s: Services, q: ReturnType<typeof auditQuery>) {
+  const result = s.audit.query(q.query);
+  if (q.format === 'csv') {
+    return { raw: { type: 'text/csv; charset=utf-8', body: AuditService.csv(result.entries), filename: 'audit-log.csv' } };
+  }
+  if (q.format === 'json' && q.query.limit === 100_000) {
+    return { raw: { type: 'application/json; charset=utf-8', body: JSON.stringify(result), filename: 'audit-log.json' } };
+  }
+  return { body: result };
+}
+
 export interface ApiPorts {
   /** Reads a message from its segment document (for pins). */
   readMessage(roomId: string, segment: number, id: string): Promise<import('../../src/lib/protocol/schema.ts').Message | null>;
+  /** Live figures for the dashboard. */
+  stats(): Promise<unknown>;
 }
 
 export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
@@ -302,6 +343,81 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       },
     },
 
+    // ---- server admin (the dashboard) -----------------------------------------------------------
+    {
+      method: 'GET', path: '/api/admin/users', auth: true, admin: true,
+      handler: (ctx) => ({ body: s.admin.listUsers((ctx.query.get('q') ?? '').normalize('NFC').slice(0, 50), page(ctx.query).limit, page(ctx.query).offset) }),
+    },
+    {
+      method: 'POST', path: '/api/admin/users', auth: true, admin: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({ username: z.string().max(64), password: z.string().max(200), displayName: z.string().max(100).optional(), admin: z.boolean().optional() }));
+        return { status: 201, body: { user: await s.admin.createUser(ctx.auth.user.id, body) } };
+      },
+    },
+    {
+      method: 'PATCH', path: '/api/admin/users/:id', auth: true, admin: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({ disabled: z.boolean().optional(), admin: z.boolean().optional(), displayName: z.string().max(100).optional() }));
+        return { body: { user: s.admin.updateUser(ctx.auth.user.id, ctx.params.id, body) } };
+      },
+    },
+    {
+      method: 'POST', path: '/api/admin/users/:id/password', auth: true, admin: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({ password: z.string().max(200) }));
+        await s.admin.resetPassword(ctx.auth.user.id, ctx.params.id, body.password);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'DELETE', path: '/api/admin/users/:id', auth: true, admin: true,
+      handler(ctx) {
+        s.admin.deleteUser(ctx.auth.user.id, ctx.params.id);
+        return { status: 204 };
+      },
+    },
+    { method: 'GET', path: '/api/admin/users/:id/sessions', auth: true, admin: true, handler: (ctx) => ({ body: { sessions: s.admin.sessionsOf(ctx.params.id) } }) },
+    {
+      method: 'DELETE', path: '/api/admin/users/:id/sessions/:sid', auth: true, admin: true,
+      handler(ctx) {
+        s.admin.revokeSession(ctx.auth.user.id, ctx.params.id, ctx.params.sid);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET', path: '/api/admin/rooms', auth: true, admin: true,
+      handler: (ctx) => ({ body: s.admin.listRooms((ctx.query.get('q') ?? '').normalize('NFC').slice(0, 50), page(ctx.query).limit, page(ctx.query).offset) }),
+    },
+    {
+      method: 'DELETE', path: '/api/admin/rooms/:id', auth: true, admin: true,
+      handler(ctx) {
+        s.admin.removeRoom(ctx.auth.user.id, ctx.params.id);
+        return { status: 204 };
+      },
+    },
+    { method: 'GET', path: '/api/admin/settings', auth: true, admin: true, handler: () => ({ body: { settings: { ...s.admin.settings(), knownUploadTypes: DEFAULT_UPLOAD_TYPES } } }) },
+    {
+      method: 'PATCH', path: '/api/admin/settings', auth: true, admin: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({
+          registration: z.enum(['open', 'invite-only', 'closed']).optional(), retentionDays: z.number().int().optional(),
+          uploadMaxBytes: z.number().int().optional(), uploadTypes: z.array(z.string().max(10)).max(100).optional(), avScan: z.boolean().optional(),
+        }));
+        return { body: { settings: { ...s.admin.updateSettings(ctx.auth.user.id, body), knownUploadTypes: DEFAULT_UPLOAD_TYPES } } };
+      },
+    },
+    { method: 'GET', path: '/api/admin/stats', auth: true, admin: true, handler: async () => ({ body: await ports.stats() }) },
+    { method: 'GET', path: '/api/admin/audit', auth: true, admin: true, handler: (ctx) => auditReply(s, auditQuery(ctx.query, null)) },
+    {
+      method: 'GET', path: '/api/rooms/:id/audit', auth: true,
+      handler(ctx) {
+        // a room's admins see their room's entries
+        s.access.requireAdmin(ctx.auth.user.id, ctx.params.id);
+        return auditReply(s, auditQuery(ctx.query, ctx.params.id));
+      },
+    },
+
     // ---- search -------------------------------------------------------------------------------
     {
       method: 'GET', path: '/api/search', auth: true, limit: 'search',
@@ -341,7 +457,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       handler: () => ({
         body: {
           version: s.version,
-          registration: s.config.registration,
+          registration: s.settings.get().registration,
           messages: { maxChars: s.config.maxMessageChars, maxUpdateBytes: s.config.maxUpdateBytes },
           segments: { maxMessages: s.config.segmentMaxMessages, maxBytes: s.config.segmentMaxBytes },
           uploads: s.files.publicConfig(),

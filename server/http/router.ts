@@ -11,6 +11,7 @@ import { DomainError, ERRORS, fail } from '../domain/errors.ts';
 import type { Authenticated, SessionService } from '../auth/sessions.ts';
 import { bearerToken, originAllowed, readCookie } from './request-info.ts';
 import { ClientAborted } from '../files/receive.ts';
+import { requestScope } from '../domain/audit.ts';
 import type { RateLimits } from './rate-limits.ts';
 
 export const MAX_JSON_BYTES = 64 * 1024;
@@ -36,12 +37,16 @@ export interface Reply {
   headers?: Record<string, string | string[]>;
   /** A file streamed from disk as the body (downloads), with its own headers. */
   file?: { path: string; headers: Record<string, string> };
+  /** A body that is not JSON (exports), sent as a download. */
+  raw?: { type: string; body: string; filename: string };
 }
 
 export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   auth: boolean;
+  /** Server admins only: anyone else (signed in or not) gets `not-found`, as for a missing route. */
+  admin?: boolean;
   /** The limiter bucket counted instead of the general write limit (`api`). */
   limit?: 'auth' | 'upload' | 'search';
   handler(ctx: RequestContext): Promise<Reply> | Reply;
@@ -139,6 +144,8 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       const candidates = compiled.filter((r) => r.regex.test(url.pathname));
       if (candidates.length === 0) fail('not-found');
       const route = candidates.find((r) => r.method === req.method);
+      // the admin API does not even tell others which methods it has
+      if (!route && candidates.every((c) => c.admin) && deps.sessions.validate(bearerToken(req) ?? readCookie(req, 'session'))?.user.is_admin !== 1) fail('not-found');
       if (!route) return sendJson(res, 405, { error: { code: 'method-not-allowed', message: ERRORS['method-not-allowed'].message } }, { allow: candidates.map((c) => c.method).join(', ') });
       const match = route.regex.exec(url.pathname)!;
       const params: Record<string, string> = {};
@@ -156,7 +163,10 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       const cookie = bearer ? null : readCookie(req, 'session');
       const token = bearer ?? cookie;
       let auth: Authenticated | null = null;
-      if (route.auth) {
+      if (route.admin) {
+        auth = deps.sessions.validate(token);
+        if (!auth || auth.user.is_admin !== 1) fail('not-found');
+      } else if (route.auth) {
         auth = deps.sessions.validate(token);
         if (!auth) fail('unauthorized');
       }
@@ -194,9 +204,16 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
           return req;
         },
       };
-      const reply = await route.handler(ctx);
+      const reply = await requestScope.run({ ip }, () => route.handler(ctx));
       if (!bodyRead) req.resume();
       if (reply.file) return await sendFile(req, res, reply.file);
+      if (reply.raw) {
+        res.writeHead(reply.status ?? 200, {
+          'content-type': reply.raw.type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff',
+          'content-disposition': `attachment; filename="${reply.raw.filename}"`,
+        });
+        return void res.end(reply.raw.body);
+      }
       sendJson(res, reply.status ?? 200, reply.body, reply.headers);
     } catch (e) {
       if (e instanceof ClientAborted) return void res.destroy();

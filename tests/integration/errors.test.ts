@@ -204,7 +204,7 @@ describe('garbage on every route', () => {
 
   it('never answers 500, with or without a session, and every error is the one JSON shape', async () => {
     const victim = await makeUser(server);
-    const routes = apiRoutes(server.app.services, { readMessage: server.app.collab.readMessage }).sort((a, b) => Number(a.path === '/api/logout') - Number(b.path === '/api/logout'));
+    const routes = apiRoutes(server.app.services, { stats: async () => ({}), readMessage: server.app.collab.readMessage }).sort((a, b) => Number(a.path === '/api/logout') - Number(b.path === '/api/logout'));
     const cookie = `session=${encodeURIComponent(user.token)}`;
     const credentials: Record<string, string>[] = [{}, auth(), { cookie }, { cookie, origin: server.url }];
     const seen: string[] = [];

@@ -61,13 +61,19 @@ describe('registration', () => {
     expect(second.isAdmin).toBe(false);
   });
 
-  it('is closed after the first user when invite-only (registration-closed)', async () => {
-    d.config.registration = 'invite-only';
+  it('is closed after the first user when invite-only or closed (registration-closed), as the setting says at once', async () => {
+    const setRegistration = (registration: 'open' | 'invite-only' | 'closed') => {
+      const { next, changed } = d.settings.updateInTx({ registration }, false);
+      d.settings.applied(next, changed);
+    };
+    setRegistration('invite-only');
     const first = await makeAccount();
     expect(first.isAdmin).toBe(true);
     expect(await codeOf(() => d.accounts.register({ username: 'latecomer', password: PASSWORD }))).toBe('registration-closed');
     expect(d.repos.users.count()).toBe(1);
-    d.config.registration = 'open';
+    setRegistration('closed');
+    expect(await codeOf(() => d.accounts.register({ username: 'latecomer', password: PASSWORD }))).toBe('registration-closed');
+    setRegistration('open');
     await makeAccount('latecomer');
   });
 

@@ -50,6 +50,8 @@ export class Validation implements Extension {
   /** Bumped on every update of a loaded document: tells whether validation must run again. */
   private versions = new WeakMap<Y.Doc, number>();
   private segmentExists = new WeakSet<Y.Doc>();
+  /** Refused updates by code since start (the dashboard's figures). */
+  readonly refusals = new Map<string, number>();
   private messageLimiter: RateLimiterMemory;
   // what was written offline arrives at once in the reconnect's sync step 2: its own, larger budget
   private backlogLimiter: RateLimiterMemory;
@@ -110,12 +112,15 @@ export class Validation implements Extension {
         if ((this.versions.get(document) ?? 0) !== versionBefore) result = validate();
       }
       // from here to the apply there is no await of ours: the state validated is the state applied
-      const pending = { result, access, userId };
+      const pending = { result, access, userId, ip: context.socket?.ip };
       c.writes.pending.set(connection, pending);
       c.writes.claim(documentName, pending);
     } catch (e) {
       if (!(e instanceof DomainError)) c.log.error({ err: e, documentName }, 'update validation crashed');
-      else c.log.info({ documentName, code: e.code, detail: e.message, user: context.user?.id, type }, 'update refused');
+      else {
+        this.refusals.set(e.code, (this.refusals.get(e.code) ?? 0) + 1);
+        c.log.info({ documentName, code: e.code, detail: e.message, user: context.user?.id, type }, 'update refused');
+      }
       throw refusal(e);
     }
   }
