@@ -14,6 +14,7 @@ import { buildServices, type Services } from './services.ts';
 import { createCollab } from './collab/collab.ts';
 import { createRouter, sendJson } from './http/router.ts';
 import { apiRoutes } from './http/api.ts';
+import { statsSource } from './ops/stats.ts';
 import type { RateLimits } from './http/rate-limits.ts';
 import type { Clock, Ids } from './domain/deps.ts';
 
@@ -64,6 +65,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     files: services.files,
     search: services.search,
     retentionPolicy: services.retention,
+    audit: (e) => services.audit.record(e),
     rooms: services.repos.rooms,
     users: services.repos.users,
     documents: services.repos.documents,
@@ -77,7 +79,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     backlogGraceMs: opts.backlogGraceMs,
     idleTimeoutMs: opts.idleTimeoutMs,
   });
-  const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
+  const stats = statsSource({
+    db, clock: services.clock, dataDir: config.dataDir, fileStore: services.fileStore, files: services.files, clamdPing: services.files.clamdPing(),
+    connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(), refusals: collab.refusals,
+  });
+  const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage, stats: stats.stats }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
   const appHandler = opts.appHandler ?? null;
   // expired polls close by themselves while the server runs (votes are also checked at vote time)
   const pollSweep = setInterval(() => {
@@ -142,6 +148,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     },
     async close() {
       clearInterval(pollSweep);
+      stats.close();
       clearInterval(maintenanceTimer);
       clearInterval(retentionTimer);
       await services.files.stop();
