@@ -17,6 +17,7 @@ import { apiRoutes } from './http/api.ts';
 import { statsSource } from './ops/stats.ts';
 import type { RateLimits } from './http/rate-limits.ts';
 import type { Clock, Ids } from './domain/deps.ts';
+import { createBackupScheduler, takeServerLock } from './ops/backup.ts';
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
@@ -42,6 +43,8 @@ export interface AppOptions {
   maintenanceMs?: number;
   /** Dev: leave other upgrade requests (Vite's HMR socket) to other listeners. */
   passOtherUpgrades?: boolean;
+  /** Interval of scheduled backups (ms; overrides BACKUP_EVERY_HOURS, tests shorten it). */
+  backupEveryMs?: number;
 }
 
 export async function loadSvelteKitHandler(root = process.cwd()): Promise<NodeHandler | null> {
@@ -54,6 +57,8 @@ export async function loadSvelteKitHandler(root = process.cwd()): Promise<NodeHa
 export async function createApp(config: Config, opts: AppOptions = {}) {
   const db = openDatabase(path.join(config.dataDir, 'messenger.db'), config.sqliteSynchronous);
   const services: Services = buildServices(db, config, opts);
+  // DATA_DIR/server.lock: `npm run restore` refuses while a live process holds it
+  const lock = takeServerLock(config.dataDir, services.log);
   const collab = createCollab({
     db,
     clock: services.clock,
@@ -111,6 +116,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const retentionTimer = setInterval(() => void retain(), opts.retentionMs ?? 60 * 60 * 1000);
   retentionTimer.unref();
   setImmediate(() => void retain());
+  // scheduled online backups (BACKUP_DIR); the first one an interval after start
+  const backups = createBackupScheduler({
+    dir: config.backupDir, everyMs: opts.backupEveryMs ?? config.backupEveryHours * 3600 * 1000, keep: config.backupKeep,
+    dataDir: config.dataDir, db, log: services.log,
+  });
+  backups.start();
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
@@ -142,11 +153,16 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     services,
     collab,
     server,
+    /** Scheduled backups: `last()` (the last result), `run()` (one now). */
+    backups,
     async listen(port = config.port, host = config.host): Promise<number> {
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
-      return (server.address() as AddressInfo).port;
+      const bound = (server.address() as AddressInfo).port;
+      lock.listening(bound, host);
+      return bound;
     },
     async close() {
+      await backups.stop();
       clearInterval(pollSweep);
       stats.close();
       clearInterval(maintenanceTimer);
@@ -158,6 +174,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         server.closeAllConnections?.();
       });
       db.close();
+      lock.release();
     },
   };
 }
