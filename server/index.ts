@@ -87,6 +87,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const stats = statsSource({
     db, clock: services.clock, dataDir: config.dataDir, fileStore: services.fileStore, files: services.files, clamdPing: services.files.clamdPing(),
     connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(), refusals: collab.refusals,
+    lastBackup: () => backups.last(), lastRetention: () => collab.retention.lastRun(),
   });
   const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage, stats: stats.stats }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
   const appHandler = opts.appHandler ?? null;

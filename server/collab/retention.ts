@@ -79,6 +79,11 @@ export class Retention {
 
   constructor(private d: RetentionDeps) {}
 
+  /** The last recorded run (for the dashboard's health), or null. */
+  lastRun() {
+    return this.d.retention.runs(1)[0] ?? null;
+  }
+
   /** The horizon of the last run: what clients are told to forget (stable between runs). */
   lastHorizon(): number {
     return this.d.retention.runs(1)[0]?.horizon ?? 0;

@@ -10,6 +10,7 @@ import type { FileService } from '../files/service.ts';
 export function statsSource(d: {
   db: Db; clock: Clock; dataDir: string; fileStore: FileStore; files: FileService; clamdPing: (() => Promise<boolean>) | null;
   connections: () => number; documents: () => number; refusals: () => Record<string, number>;
+  lastBackup: () => unknown; lastRetention: () => unknown;
 }) {
   const loop = monitorEventLoopDelay({ resolution: 20 });
   loop.enable();
@@ -53,6 +54,8 @@ export function statsSource(d: {
         eventLoopDelayMs: { p50: Math.round(loop.percentile(50) / 1e5) / 10, p99: Math.round(loop.percentile(99) / 1e5) / 10 },
         disk,
         clamd,
+        lastBackup: d.lastBackup() ?? null,
+        lastRetention: d.lastRetention() ?? null,
         uptimeSec: Math.round(process.uptime()),
       };
       loop.reset();
