@@ -22,6 +22,8 @@ export interface Config {
   segmentMaxBytes: number;
   logLevel: string;
   registration: 'open' | 'invite-only' | 'closed';
+  /** Bearer token for `GET /metrics` (null: loopback clients only). */
+  metricsToken: string | null;
   /** Messages older than this many days are erased everywhere (0: kept forever). */
   retentionDays: number;
   uploadMaxBytes: number;
@@ -61,6 +63,7 @@ export const CONFIG_TABLE: Entry[] = [
   { env: 'MAX_UPDATE_BYTES', default: '1048576', description: 'Largest document update a client may send (bytes)' },
   { env: 'SEGMENT_MAX_MESSAGES', default: '2000', description: 'Messages per segment before the server seals it and opens the next' },
   { env: 'SEGMENT_MAX_BYTES', default: '1048576', description: 'Approximate encoded size of a segment before it is sealed' },
+  { env: 'METRICS_TOKEN', default: '(unset)', description: '`GET /metrics` (Prometheus) needs `Authorization: Bearer <token>`; unset: answered to loopback clients only' },
   { env: 'RETENTION_DAYS', default: '0', description: 'Erase messages (documents, search index, files, pins) older than this many days; `0` keeps everything' },
   { env: 'UPLOAD_MAX_BYTES', default: '104857600', description: 'Largest file an upload may have (bytes; 100 MiB)' },
   { env: 'UPLOAD_TYPES', default: '(all known)', description: 'Comma-separated allowed extensions, a subset of ' + '`' + DEFAULT_UPLOAD_TYPES.join(' ') + '`' },
@@ -112,6 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: env.LOG_LEVEL ?? 'info',
     registration,
     retentionDays: int(env, 'RETENTION_DAYS', 0),
+    metricsToken: env.METRICS_TOKEN || null,
     uploadMaxBytes: int(env, 'UPLOAD_MAX_BYTES', 100 * 1024 * 1024),
     uploadTypes,
     uploadTokenTtlSec: int(env, 'UPLOAD_TOKEN_TTL_SEC', 3600),

@@ -15,6 +15,7 @@ import { createCollab } from './collab/collab.ts';
 import { createRouter, sendJson } from './http/router.ts';
 import { apiRoutes } from './http/api.ts';
 import { statsSource } from './ops/stats.ts';
+import { createMetrics } from './ops/metrics.ts';
 import type { RateLimits } from './http/rate-limits.ts';
 import type { Clock, Ids } from './domain/deps.ts';
 import { createBackupScheduler, takeServerLock } from './ops/backup.ts';
@@ -59,8 +60,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const services: Services = buildServices(db, config, opts);
   // DATA_DIR/server.lock: `npm run restore` refuses while a live process holds it
   const lock = takeServerLock(config.dataDir, services.log);
+  const metrics = createMetrics({
+    dataDir: config.dataDir, token: config.metricsToken,
+    connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(),
+  });
   const collab = createCollab({
     db,
+    metrics,
     clock: services.clock,
     ids: services.ids,
     sessions: services.sessions,
@@ -89,7 +95,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(), refusals: collab.refusals,
     lastBackup: () => backups.last(), lastRetention: () => collab.retention.lastRun(),
   });
-  const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage, stats: stats.stats }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits });
+  const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage, stats: stats.stats }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
   const appHandler = opts.appHandler ?? null;
   // expired polls close by themselves while the server runs (votes are also checked at vote time)
   const pollSweep = setInterval(() => {
@@ -128,9 +134,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     const url = req.url ?? '/';
     if (url === '/api' || url.startsWith('/api/')) return void api(req, res);
     if (url === '/healthz') {
+      // cheap and public: status and version only (the figures are for admins: /api/admin/stats, /metrics)
       db.prepare('SELECT 1').get();
-      return sendJson(res, 200, { status: 'ok', version: services.version, documents: collab.hocuspocus.getDocumentsCount(), connections: collab.sockets.all.size });
+      return sendJson(res, 200, { status: 'ok', version: services.version });
     }
+    if (url === '/metrics' || url.startsWith('/metrics?')) return void metrics.handle(req, res);
     if (appHandler) return appHandler(req, res, () => sendJson(res, 404, { error: { code: 'not-found', message: 'Not found.' } }));
     sendJson(res, 404, { error: { code: 'not-found', message: 'The web app is not built; run `npm run build`.' } });
   };

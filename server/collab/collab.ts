@@ -53,6 +53,8 @@ export interface CollabDeps {
   files: FileService;
   search: SearchService;
   retentionPolicy: RetentionPolicy;
+  /** Prometheus counters (optional: tests and benches run without). */
+  metrics?: { accepted(): void; refused(code: string): void; committed(seconds: number, ops: number): void };
   audit: (e: import('../domain/audit.ts').AuditEntry) => void;
   rooms: RoomsRepo;
   users: UsersRepo;
@@ -79,6 +81,7 @@ export function createCollab(d: CollabDeps) {
   let sockets!: CollabSockets;
   const queue = new WriteQueue(d.db, {
     committed: (epoch) => gate.release(epoch),
+    measured: (seconds, ops) => d.metrics?.committed(seconds, ops),
     failed: (doc, err) => {
       d.log.error({ err, documentName: doc }, 'a durable write failed; the document reloads from disk');
       if (doc) dropUnsaved(doc);
@@ -93,7 +96,7 @@ export function createCollab(d: CollabDeps) {
   const validation = new Validation({
     access: d.access, roomService: d.roomService, polls: d.polls, files: d.files, writes, rateLimits: d.rateLimits,
     maxMessageChars: d.maxMessageChars, maxUpdateBytes: d.maxUpdateBytes, clock: d.clock,
-    backlogGraceMs: d.backlogGraceMs ?? BACKLOG_GRACE_MS, log: d.log,
+    backlogGraceMs: d.backlogGraceMs ?? BACKLOG_GRACE_MS, log: d.log, metrics: d.metrics,
     isLive: (doc) => !(doc as Document).isDestroyed && hocuspocus.documents.get((doc as Document).name) === doc,
   });
   const retention = new Retention({

@@ -31,6 +31,8 @@ export interface WriteQueueEvents {
   committed(epoch: number): void;
   /** An operation failed: its document holds state that is not on disk. */
   failed(doc: string | null, err: unknown): void;
+  /** How long a batch took to commit (seconds) and how many operations it held (metrics). */
+  measured?(seconds: number, ops: number): void;
 }
 
 export class WriteQueue {
@@ -68,11 +70,13 @@ export class WriteQueue {
     if (!batch.length) return;
     this.entries = [];
     const epoch = this.epoch++;
+    const t0 = performance.now();
     let results = this.commit(batch, false);
     // an operation failed: run the batch again with a savepoint per operation, so it fails alone
     if (results.some((r) => !r.ok) && batch.length > 1) results = this.commit(batch, true);
     this.batches++;
     this.ops += batch.length;
+    this.events.measured?.((performance.now() - t0) / 1000, batch.length);
     for (let i = 0; i < batch.length; i++) if (!results[i].ok) this.events.failed(batch[i].op.doc, results[i].value);
     this.events.committed(epoch);
     for (let i = 0; i < batch.length; i++) {

@@ -116,7 +116,7 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: { path:
   });
 }
 
-export function createRouter(routes: Route[], deps: { sessions: SessionService; allowedOrigins: string[]; log: Logger; rateLimits: RateLimits }) {
+export function createRouter(routes: Route[], deps: { sessions: SessionService; allowedOrigins: string[]; log: Logger; rateLimits: RateLimits; onRateLimited?: (limit: string) => void }) {
   const compiled: Compiled[] = routes.map((r) => {
     const keys: string[] = [];
     const pattern = r.path.replace(/:([a-zA-Z]+)/g, (_, k) => {
@@ -127,10 +127,11 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
   });
   const limiter = (name: 'auth' | 'upload' | 'search' | 'api') => new RateLimiterMemory({ points: deps.rateLimits[name].points, duration: deps.rateLimits[name].durationSec });
   const limiters = { auth: limiter('auth'), upload: limiter('upload'), search: limiter('search'), api: limiter('api') };
-  const consume = async (limiter: RateLimiterMemory, key: string) => {
+  const consume = async (limiter: RateLimiterMemory, key: string, name: string) => {
     try {
       await limiter.consume(key);
     } catch (r) {
+      deps.onRateLimited?.(name);
       const e = new DomainError('rate-limited');
       const ms = (r as { msBeforeNext?: number }).msBeforeNext;
       if (typeof ms === 'number') e.retryAfterSec = Math.max(1, Math.ceil(ms / 1000));
@@ -177,8 +178,8 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       if (writing && !bearer && cookie && !req.headers.origin) fail('bad-origin');
       if (route.limit) {
         const key = deps.rateLimits[route.limit].key === 'ip' || !auth ? ip : auth.user.id;
-        await consume(limiters[route.limit], key);
-      } else if (writing && auth) await consume(limiters.api, auth.user.id);
+        await consume(limiters[route.limit], key, route.limit);
+      } else if (writing && auth) await consume(limiters.api, auth.user.id, 'api');
 
       let bodyRead = false;
       const ctx: RequestContext = {

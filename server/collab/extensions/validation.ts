@@ -39,6 +39,7 @@ export interface ValidationConfig {
   clock: Clock;
   /** Updates arriving this soon after a document (re)authenticates count as the offline backlog. */
   backlogGraceMs: number;
+  metrics?: { accepted(): void; refused(code: string): void };
   /** Whether this instance is the loaded one (an update applied to an unloaded instance would be lost). */
   isLive: (doc: Y.Doc) => boolean;
   log: Logger;
@@ -115,10 +116,12 @@ export class Validation implements Extension {
       const pending = { result, access, userId, ip: context.socket?.ip };
       c.writes.pending.set(connection, pending);
       c.writes.claim(documentName, pending);
+      c.metrics?.accepted();
     } catch (e) {
       if (!(e instanceof DomainError)) c.log.error({ err: e, documentName }, 'update validation crashed');
       else {
         this.refusals.set(e.code, (this.refusals.get(e.code) ?? 0) + 1);
+        c.metrics?.refused(e.code);
         c.log.info({ documentName, code: e.code, detail: e.message, user: context.user?.id, type }, 'update refused');
       }
       throw refusal(e);
