@@ -16,6 +16,7 @@ import { createRouter, sendJson } from './http/router.ts';
 import { apiRoutes } from './http/api.ts';
 import { statsSource } from './ops/stats.ts';
 import { createMetrics } from './ops/metrics.ts';
+import { Maintenance } from './ops/maintenance.ts';
 import type { RateLimits } from './http/rate-limits.ts';
 import type { Clock, Ids } from './domain/deps.ts';
 import { createBackupScheduler, takeServerLock } from './ops/backup.ts';
@@ -95,34 +96,26 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(), refusals: collab.refusals,
     lastBackup: () => backups.last(), lastRetention: () => collab.retention.lastRun(),
   });
-  const api = createRouter(apiRoutes(services, { readMessage: collab.readMessage, stats: stats.stats }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
+  const api = createRouter(apiRoutes(services, {
+    readMessage: collab.readMessage, stats: stats.stats,
+    maintenance: { list: () => maintenance.list(), has: (n) => maintenance.has(n), run: (n) => maintenance.run(n) },
+  }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
   const appHandler = opts.appHandler ?? null;
-  // expired polls close by themselves while the server runs (votes are also checked at vote time)
-  const pollSweep = setInterval(() => {
-    try {
-      services.polls.closeExpired();
-    } catch (err) {
-      services.log.error({ err }, 'poll sweep failed');
-    }
-  }, opts.pollSweepMs ?? 5000);
-  pollSweep.unref();
-  // uploads never attached, and bytes left behind by removed rooms or broken uploads
-  const maintenance = async () => {
-    try {
-      const purged = await services.files.purge();
-      if (purged.orphans || purged.strays) services.log.info(purged, 'maintenance removed unused uploads');
-    } catch (err) {
-      services.log.error({ err }, 'upload maintenance failed');
-    }
-  };
-  const maintenanceTimer = setInterval(() => void maintenance(), opts.maintenanceMs ?? 60 * 60 * 1000);
-  maintenanceTimer.unref();
+  // maintenance on a schedule, each job's last run shown in the dashboard and runnable by hand
+  const HOUR = 60 * 60 * 1000;
+  const maintenance = new Maintenance([
+    // expired polls close by themselves while the server runs (votes are also checked at vote time)
+    { name: 'polls', description: 'close polls past their end', everyMs: opts.pollSweepMs ?? 5000, run: () => ({ closed: services.polls.closeExpired() }) },
+    // uploads never attached, and bytes left behind by removed rooms or broken uploads
+    { name: 'uploads', description: 'remove uploads never sent, and bytes without a row', everyMs: opts.maintenanceMs ?? HOUR, run: () => services.files.purge() },
+    // RETENTION_DAYS=0 makes each run a no-op
+    { name: 'retention', description: 'erase messages past the retention period', everyMs: opts.retentionMs ?? HOUR, atStart: true, run: () => collab.retention.run() },
+    { name: 'compaction', description: 'compact document logs left long (after a crash)', everyMs: opts.maintenanceMs ?? HOUR, run: () => collab.compactLongTails() },
+    { name: 'checkpoint', description: 'checkpoint the WAL into the database file', everyMs: opts.maintenanceMs ?? HOUR, run: () => db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) },
+    { name: 'optimize', description: 'PRAGMA optimize (query planner statistics)', everyMs: 24 * HOUR, run: () => void db.pragma('optimize') },
+  ], services.log, () => services.clock.now());
+  maintenance.start();
   services.files.start();
-  // retention: at start and then periodically (RETENTION_DAYS=0 makes each run a no-op)
-  const retain = () => collab.retention.run().catch((err) => services.log.error({ err }, 'retention run failed'));
-  const retentionTimer = setInterval(() => void retain(), opts.retentionMs ?? 60 * 60 * 1000);
-  retentionTimer.unref();
-  setImmediate(() => void retain());
   // scheduled online backups (BACKUP_DIR); the first one an interval after start
   const backups = createBackupScheduler({
     dir: config.backupDir, everyMs: opts.backupEveryMs ?? config.backupEveryHours * 3600 * 1000, keep: config.backupKeep,
@@ -172,10 +165,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     },
     async close() {
       await backups.stop();
-      clearInterval(pollSweep);
+      maintenance.stop();
       stats.close();
-      clearInterval(maintenanceTimer);
-      clearInterval(retentionTimer);
       await services.files.stop();
       await collab.close();
       await new Promise<void>((resolve) => {

@@ -210,6 +210,20 @@ export function createCollab(d: CollabDeps) {
     gate,
     retention,
     refusals: () => Object.fromEntries(validation.refusals),
+    /**
+     * Documents whose update log grew long while not loaded (a crash before the unload's
+     * compaction): loading and unloading one compacts it (Storage.onStoreDocument).
+     */
+    async compactLongTails(): Promise<{ compacted: number }> {
+      const names = d.db.prepare('SELECT name FROM doc_updates GROUP BY name HAVING COUNT(*) > 200 LIMIT 20').pluck().all() as string[];
+      let compacted = 0;
+      for (const name of names) {
+        if (hocuspocus.documents.has(name) || !storage.exists(name)) continue;
+        await readServerDoc(hocuspocus as unknown as Hocuspocus, name, () => null);
+        compacted++;
+      }
+      return { compacted };
+    },
     readMessage,
     handleUpgrade: sockets.handleUpgrade.bind(sockets),
     async close() {

@@ -96,6 +96,8 @@ export interface ApiPorts {
   readMessage(roomId: string, segment: number, id: string): Promise<import('../../src/lib/protocol/schema.ts').Message | null>;
   /** Live figures for the dashboard. */
   stats(): Promise<unknown>;
+  /** Maintenance jobs: their last runs, and a run by hand. */
+  maintenance?: { list(): unknown[]; has(name: string): boolean; run(name: string): Promise<unknown> };
 }
 
 export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
@@ -408,6 +410,15 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       },
     },
     { method: 'GET', path: '/api/admin/stats', auth: true, admin: true, handler: async () => ({ body: await ports.stats() }) },
+    { method: 'GET', path: '/api/admin/maintenance', auth: true, admin: true, handler: () => ({ body: { jobs: ports.maintenance?.list() ?? [] } }) },
+    {
+      method: 'POST', path: '/api/admin/maintenance/:job', auth: true, admin: true,
+      async handler(ctx) {
+        if (!ports.maintenance?.has(ctx.params.job)) fail('not-found');
+        s.db.transaction(() => s.audit.record({ actorId: ctx.auth.user.id, action: 'admin.maintenance', targetType: 'job', targetId: ctx.params.job }))();
+        return { body: { run: await ports.maintenance!.run(ctx.params.job) } };
+      },
+    },
     { method: 'GET', path: '/api/admin/audit', auth: true, admin: true, handler: (ctx) => auditReply(s, auditQuery(ctx.query, null)) },
     {
       method: 'GET', path: '/api/rooms/:id/audit', auth: true,

@@ -199,6 +199,21 @@ describe('the audit log', () => {
   });
 });
 
+describe('maintenance', () => {
+  it('lists every job with its last run and runs one by hand (audited)', async () => {
+    const jobs = (await admin.api('GET', '/api/admin/maintenance')).body.jobs;
+    expect(jobs.map((j: any) => j.name).sort()).toEqual(['checkpoint', 'compaction', 'optimize', 'polls', 'retention', 'uploads']);
+    const run = await admin.api('POST', '/api/admin/maintenance/checkpoint');
+    expect(run).toMatchObject({ status: 200, body: { run: { ok: true } } });
+    expect((await admin.api('POST', '/api/admin/maintenance/uploads')).body.run).toMatchObject({ ok: true, result: { orphans: 0 } });
+    const after = (await admin.api('GET', '/api/admin/maintenance')).body.jobs.find((j: any) => j.name === 'checkpoint');
+    expect(after.last).toMatchObject({ ok: true, durationMs: expect.any(Number) });
+    expect((await admin.api('POST', '/api/admin/maintenance/nope')).status).toBe(404);
+    expect((await bob.api('POST', '/api/admin/maintenance/checkpoint')).status).toBe(404);
+    expect((await audit('&action=admin.maintenance')).map((e) => e.targetId)).toEqual(['uploads', 'checkpoint']);
+  });
+});
+
 describe('npm run admin', () => {
   it('creates an admin from the shell, resets a password and refuses to demote the last admin', async () => {
     const run = (...args: string[]) => promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], { env: { ...process.env, DATA_DIR: server.dataDir, LOG_LEVEL: 'silent' } });
