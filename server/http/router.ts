@@ -139,7 +139,13 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
     }
   };
 
+  let requests = 0;
+  const prefix = Math.random().toString(36).slice(2, 8);
   return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // every answer carries its request id, and so does the log line of a failure: support can
+    // find one from the other without logging bodies or secrets
+    const requestId = `${prefix}-${(++requests).toString(36)}`;
+    res.setHeader('x-request-id', requestId);
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const candidates = compiled.filter((r) => r.regex.test(url.pathname));
@@ -221,7 +227,7 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
       if (hasBody && !req.complete) stopReading(req, res);
       if (e instanceof DomainError) return sendError(res, e);
-      deps.log.error({ err: e, url: req.url }, 'unexpected error');
+      deps.log.error({ err: e, requestId, method: req.method, path: (req.url ?? '').split('?')[0] }, 'unexpected error');
       sendJson(res, 500, { error: { code: 'internal-error', message: ERRORS['internal-error'].message } });
     }
   };
