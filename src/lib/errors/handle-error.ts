@@ -38,7 +38,8 @@ export function handleError(error: unknown): void {
   if (code === 'internal-error' && !(error instanceof ApiError)) console.error(error);
   if (SESSION_ENDED.has(code)) {
     for (const fn of sessionEndedListeners) fn();
-    notices.push(code, t.notices.sessionEnded);
+    // a disabled account says so (at login too): logging in again will not help
+    notices.push(code, code === 'account-disabled' ? errorText(code) : t.notices.sessionEnded);
     return;
   }
   const serverText = error instanceof ApiError ? error.message : undefined;
