@@ -98,12 +98,12 @@ export class SessionService {
   }
 
   /** Deletes sessions, drops them from the cache and tells the collaboration layer to close their sockets. */
-  revoke(ids: string[]): void {
+  revoke(ids: string[], reason: 'session-revoked' | 'account-disabled' = 'session-revoked'): void {
     for (const id of ids) {
       this.sessions.remove(id);
       this.cache.delete(id);
     }
-    if (ids.length) this.events.emit('sessions-revoked', ids);
+    if (ids.length) this.events.emit('sessions-revoked', ids, reason);
   }
 
   revokeOthers(userId: string, keepId: string): string[] {
@@ -117,8 +117,8 @@ export class SessionService {
     return this.sessions.byUser(userId).map((s) => s.id);
   }
 
-  revokeAllOf(userId: string): void {
-    this.revoke(this.sessions.byUser(userId).map((s) => s.id));
+  revokeAllOf(userId: string, reason: 'session-revoked' | 'account-disabled' = 'session-revoked'): void {
+    this.revoke(this.sessions.byUser(userId).map((s) => s.id), reason);
   }
 
   /** Drop cached user rows (profile change, disable) so the next lookup reads the database. */

@@ -145,7 +145,7 @@ export function createCollab(d: CollabDeps) {
     return [...hocuspocus.documents.values()].filter((doc) => doc.name === head || doc.name.startsWith(head + ':'));
   }
 
-  d.events.on('sessions-revoked', (ids) => sockets.closeSessions(ids));
+  d.events.on('sessions-revoked', (ids, reason) => sockets.closeSessions(ids, reason));
   d.events.on('member-removed', (roomId, userId) => {
     mirrorUser(userId);
     for (const doc of roomDocuments(roomId)) {

@@ -135,7 +135,7 @@ export class CollabSockets {
   /** Ends every socket of the given sessions: documents are detached at once, the socket is closed. */
   closeSessions(ids: string[], reason = 'session-revoked'): void {
     for (const id of ids) {
-      for (const state of this.bySession.get(id) ?? []) this.kill(state, 4401, reason);
+      for (const state of this.bySession.get(id) ?? []) this.kill(state, reason === 'account-disabled' ? 4403 : 4401, reason);
     }
   }
 

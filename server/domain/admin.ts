@@ -106,7 +106,7 @@ export class AdminService {
       }
     })();
     // disabled: every session ends and every socket closes at once
-    if (next.disabled && user.disabled === 0) this.d.sessions.revokeAllOf(id);
+    if (next.disabled && user.disabled === 0) this.d.sessions.revokeAllOf(id, 'account-disabled');
     else this.d.sessions.forgetUser(id);
     this.d.events.emit('user-changed', id);
     return this.view(id);

@@ -21,7 +21,7 @@ export const randomIds: Ids = { next: () => crypto.randomBytes(12).toString('bas
  * The collaboration layer mirrors rooms into head documents and closes sockets from them.
  */
 export interface DomainEvents {
-  'sessions-revoked': [sessionIds: string[]];
+  'sessions-revoked': [sessionIds: string[], reason?: 'session-revoked' | 'account-disabled'];
   /** A user lost access to a room (kicked, left, deleted). */
   'member-removed': [roomId: string, userId: string];
   /** Name, visibility, members, roles or segments changed: the head document must be mirrored. */

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, makeUser, makeRoom, apiClient, waitFor, TEST_LIMITS, type TestServer, type TestUser } from '../helpers/server.ts';
 import { connectSocket, openDoc, post, messagesOf, receiptsOf, acked } from '../helpers/collab.ts';
 import { attachmentOf, png, uploadTo } from '../helpers/uploads.ts';
+import { RawClient } from '../helpers/raw-client.ts';
 import { RATE_LIMITS } from '../../server/http/rate-limits.ts';
 
 let server: TestServer;
@@ -45,9 +46,13 @@ describe('users', () => {
     const carol = await makeUser(server);
     const room = await makeRoom(carol, [alice]);
     const seg = await openDoc(connectSocket(server.wsUrl), `room:${room.id}:0`, carol.token);
+    const raw = new RawClient(server.wsUrl);
+    await raw.open(`room:${room.id}:0`, carol.token);
     const r = await admin.api('PATCH', `/api/admin/users/${carol.id}`, { disabled: true });
     expect(r).toMatchObject({ status: 200, body: { user: { id: carol.id, disabled: true } } });
     await waitFor(() => seg.provider.configuration.websocketProvider.status !== 'connected' || seg.closes.length > 0, { message: 'socket closed' });
+    await waitFor(() => raw.socketClosed, { message: 'raw socket closed' });
+    expect(raw.socketClosed).toEqual({ code: 4403, reason: 'account-disabled' });
     expect((await carol.api('GET', '/api/me')).status).toBe(401);
     const login = await apiClient(server.url)('POST', '/api/login', { username: carol.username, password: PASSWORD });
     expect(login).toMatchObject({ status: 403, body: { error: { code: 'account-disabled' } } });
