@@ -273,5 +273,5 @@ describe.runIf(hasChromium)('server admin dashboard', () => {
       expect(await noSideways()).toBe(true);
       await shoot(page, `admin-rooms-${v.name}`);
     }
-  });
+  }, 120_000);
 });

@@ -91,7 +91,7 @@ describe('revocation', () => {
     d.sessions.revoke([a.session.id]);
     expect(d.sessions.validate(a.token)).toBeNull();
     expect(d.sessions.validate(b.token)).not.toBeNull();
-    expect(d.events).toEqual([{ name: 'sessions-revoked', args: [[a.session.id]] }]);
+    expect(d.events).toEqual([{ name: 'sessions-revoked', args: [[a.session.id], 'session-revoked'] }]);
   });
 
   it('of the others keeps the current session and spares other users', () => {
