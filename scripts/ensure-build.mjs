@@ -16,6 +16,26 @@ function newest(dir) {
   return t;
 }
 
+// an offline bundle (`npm run bundle`) ships its build and no build tools: check the target instead
+const bundleFile = path.join(root, 'BUNDLE.json');
+if (fs.existsSync(bundleFile)) {
+  const b = JSON.parse(fs.readFileSync(bundleFile, 'utf8'));
+  const here = { platform: process.platform, arch: process.arch, abi: process.versions.modules };
+  if (b.platform !== here.platform || b.arch !== here.arch || b.abi !== here.abi) {
+    console.error(
+      `[bundle] this bundle was built for ${b.platform}-${b.arch} with Node ${b.node} (ABI ${b.abi}); ` +
+        `this machine is ${here.platform}-${here.arch} with Node ${process.versions.node} (ABI ${here.abi}).\n` +
+        `[bundle] its native modules will not load here: build the bundle with \`npm run bundle\` on a machine like this one.`,
+    );
+    process.exit(1);
+  }
+  if (!fs.existsSync(marker)) {
+    console.error('[bundle] build/ is missing from this bundle');
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
 const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'static')), fs.statSync(path.join(root, 'svelte.config.js')).mtimeMs, fs.statSync(path.join(root, 'vite.config.ts')).mtimeMs);
 if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < sources) {
   console.log('[ensure-build] building the web app (vite build)…');
