@@ -26,6 +26,7 @@ import { auditRepo } from './repos/audit.ts';
 import { AuditService, type AuditEntry } from './domain/audit.ts';
 import { SettingsService } from './domain/settings.ts';
 import { AdminService } from './domain/admin.ts';
+import { InviteService } from './domain/invites.ts';
 
 export const VERSION = '0.1.0';
 
@@ -78,7 +79,8 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
-  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, events, audit: record });
+  const invites = new InviteService({ db, clock, ids, audit: record });
+  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record });
   // upload limits follow the settings (stored ones at start, then every change)
   settings.onChange((s) => files.setLimits({ maxBytes: s.uploadMaxBytes, types: s.uploadTypes }));
   const admin = new AdminService({
@@ -98,6 +100,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit,
     settings,
     admin,
+    invites,
   };
 }
 export type Services = ReturnType<typeof buildServices>;

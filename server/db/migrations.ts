@@ -273,4 +273,23 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: 10,
+    name: 'invites',
+    sql: `
+      -- invite links for REGISTRATION=invite-only: only the SHA-256 of the link's secret is stored
+      CREATE TABLE invites (
+        id TEXT PRIMARY KEY,
+        token_hash BLOB NOT NULL UNIQUE,
+        created_by TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        max_uses INTEGER NOT NULL,
+        uses INTEGER NOT NULL DEFAULT 0,
+        revoked_at INTEGER,
+        note TEXT NOT NULL DEFAULT ''
+      );
+      ALTER TABLE users ADD COLUMN invite_id TEXT;
+    `,
+  },
 ];

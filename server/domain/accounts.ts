@@ -22,6 +22,7 @@ export interface AccountDeps {
   clock: Clock;
   ids: Ids;
   registration: () => 'open' | 'invite-only' | 'closed';
+  invites: Pick<import('./invites.ts').InviteService, 'check' | 'spend'>;
   audit: (e: import('./audit.ts').AuditEntry) => void;
   events: EventBus;
 }
@@ -29,9 +30,15 @@ export interface AccountDeps {
 export class AccountService {
   constructor(private d: AccountDeps) {}
 
-  async register(input: { username: string; password: string; displayName?: string }, userAgent = '') {
-    // invite links are not built yet: invite-only is closed to self-registration (admins create accounts)
-    if (this.d.registration() !== 'open' && this.d.users.count() > 0) fail('registration-closed');
+  async register(input: { username: string; password: string; displayName?: string; invite?: string }, userAgent = '') {
+    // the first account can always register (it becomes the server admin); then the setting decides
+    const mode = this.d.users.count() === 0 ? 'open' : this.d.registration();
+    if (mode === 'closed') fail('registration-closed');
+    const invite = mode === 'invite-only' ? input.invite : undefined;
+    if (mode === 'invite-only') {
+      if (!invite) return fail('invite-required');
+      this.d.invites.check(invite);
+    }
     if (!USERNAME.test(input.username)) fail('invalid-username');
     checkPassword(input.password);
     const displayName = (input.displayName ?? input.username).trim() || input.username;
@@ -44,6 +51,8 @@ export class AccountService {
       if (this.d.users.byUsername(input.username)) fail('username-taken');
       const first = this.d.users.count() === 0;
       this.d.users.insert({ id, username: input.username, display_name: displayName, password_hash: hash, is_admin: first ? 1 : 0, created_at: this.d.clock.now() });
+      // the last use of a link can be raced: the conditional spend decides, and a loser's account rolls back
+      if (invite) this.d.invites.spend(invite, id);
     })();
     const { token, session } = this.d.sessions.create(id, userAgent);
     return { user: toPublicUser(this.d.users.byId(id)!), token, session };

@@ -114,8 +114,17 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     {
       method: 'POST', path: '/api/register', auth: false, limit: 'auth',
       async handler(ctx) {
-        const body = await ctx.body(z.strictObject({ username: z.string().max(64), password: z.string().max(200), displayName: z.string().max(100).optional() }));
+        const body = await ctx.body(z.strictObject({ username: z.string().max(64), password: z.string().max(200), displayName: z.string().max(100).optional(), invite: z.string().max(100).optional() }));
         return loggedIn(ctx, await s.accounts.register(body, ua(ctx)), 201);
+      },
+    },
+    // the login page asks whether its ?invite= link still works before showing the form
+    // (a POST: the secret stays out of URLs and request logs)
+    {
+      method: 'POST', path: '/api/invites/check', auth: false, limit: 'auth',
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({ invite: z.string().max(100) }));
+        return { body: { invite: s.invites.check(body.invite) } };
       },
     },
     {
@@ -409,6 +418,17 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
         return { body: { settings: { ...s.admin.updateSettings(ctx.auth.user.id, body), knownUploadTypes: DEFAULT_UPLOAD_TYPES } } };
       },
     },
+    { method: 'GET', path: '/api/admin/invites', auth: true, admin: true, handler: () => ({ body: { invites: s.invites.list() } }) },
+    {
+      method: 'POST', path: '/api/admin/invites', auth: true, admin: true,
+      async handler(ctx) {
+        const body = await ctx.body(z.strictObject({ maxUses: z.number().int().optional(), days: z.number().int().optional(), note: z.string().max(200).optional() }));
+        const { invite, secret } = s.invites.create(ctx.auth.user.id, body);
+        // the secret is shown once: only its hash is stored
+        return { status: 201, body: { invite, secret, path: `/login?invite=${secret}` } };
+      },
+    },
+    { method: 'DELETE', path: '/api/admin/invites/:id', auth: true, admin: true, handler: (ctx) => ({ body: { invite: s.invites.revoke(ctx.auth.user.id, ctx.params.id) } }) },
     { method: 'GET', path: '/api/admin/stats', auth: true, admin: true, handler: async () => ({ body: await ports.stats() }) },
     { method: 'GET', path: '/api/admin/maintenance', auth: true, admin: true, handler: () => ({ body: { jobs: ports.maintenance?.list() ?? [] } }) },
     {

@@ -61,7 +61,7 @@ describe('registration', () => {
     expect(second.isAdmin).toBe(false);
   });
 
-  it('is closed after the first user when invite-only or closed (registration-closed), as the setting says at once', async () => {
+  it('after the first user, invite-only needs an invite link and closed is closed, as the setting says at once', async () => {
     const setRegistration = (registration: 'open' | 'invite-only' | 'closed') => {
       const { next, changed } = d.settings.updateInTx({ registration }, false);
       d.settings.applied(next, changed);
@@ -69,7 +69,7 @@ describe('registration', () => {
     setRegistration('invite-only');
     const first = await makeAccount();
     expect(first.isAdmin).toBe(true);
-    expect(await codeOf(() => d.accounts.register({ username: 'latecomer', password: PASSWORD }))).toBe('registration-closed');
+    expect(await codeOf(() => d.accounts.register({ username: 'latecomer', password: PASSWORD }))).toBe('invite-required');
     expect(d.repos.users.count()).toBe(1);
     setRegistration('closed');
     expect(await codeOf(() => d.accounts.register({ username: 'latecomer', password: PASSWORD }))).toBe('registration-closed');
