@@ -54,7 +54,7 @@ export interface CollabDeps {
   search: SearchService;
   retentionPolicy: RetentionPolicy;
   /** Prometheus counters (optional: tests and benches run without). */
-  metrics?: { accepted(): void; refused(code: string): void; committed(seconds: number, ops: number): void };
+  metrics?: { accepted(): void; refused(code: string): void; committed(seconds: number, ops: number): void; fanout(seconds: number): void };
   audit: (e: import('../domain/audit.ts').AuditEntry) => void;
   rooms: RoomsRepo;
   users: UsersRepo;
@@ -87,7 +87,7 @@ export function createCollab(d: CollabDeps) {
       if (doc) dropUnsaved(doc);
     },
   });
-  const gate = new OutputGate(queue);
+  const gate = new OutputGate(queue, (seconds) => d.metrics?.fanout(seconds));
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
   const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search, audit: d.audit });
   d.files.connect((name, fn) => writes.write(name, 'file-removed', (doc) => fn(doc)));

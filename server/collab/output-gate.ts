@@ -19,6 +19,8 @@ import type { WriteQueue } from './write-queue.ts';
 interface Held {
   epoch: number;
   data: Uint8Array | Buffer;
+  /** performance.now() when it was held: the fan-out latency is measured from here */
+  at: number;
 }
 
 type RawSend = (data: Uint8Array | Buffer) => void;
@@ -27,7 +29,8 @@ export class OutputGate {
   private held = new Map<WebSocket, { raw: RawSend; frames: Held[] }>();
   holds = 0;
 
-  constructor(private queue: WriteQueue) {}
+  /** `observe(seconds)`: once per socket and release, how long its oldest released frame waited. */
+  constructor(private queue: WriteQueue, private observe: (seconds: number) => void = () => {}) {}
 
   /** Routes `ws.send` through the gate (binary frames only: that is all the protocol uses). */
   wrap(ws: WebSocket): void {
@@ -40,7 +43,7 @@ export class OutputGate {
     if (!h && !this.queue.dirty) return raw(data);
     // copy: Hocuspocus may reuse one buffer for a whole broadcast, which is fine, but an encoder's
     // buffer must not change under us while it waits
-    const frame = { epoch: this.queue.epoch, data };
+    const frame = { epoch: this.queue.epoch, data, at: performance.now() };
     this.holds++;
     if (h) h.frames.push(frame);
     else this.held.set(ws, { raw, frames: [frame] });
@@ -48,6 +51,7 @@ export class OutputGate {
 
   /** Batch `epoch` is durable: send what waited for it (and what queued behind it on the same socket). */
   release(epoch: number): void {
+    const now = performance.now();
     for (const [ws, h] of this.held) {
       let i = 0;
       while (i < h.frames.length && h.frames[i].epoch <= epoch) i++;
@@ -55,6 +59,7 @@ export class OutputGate {
       const out = h.frames.splice(0, i);
       if (h.frames.length === 0) this.held.delete(ws);
       if (ws.readyState !== ws.OPEN) continue;
+      this.observe((now - out[0].at) / 1000);
       for (const f of out) h.raw(f.data);
     }
   }

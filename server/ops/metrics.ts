@@ -31,6 +31,11 @@ export function createMetrics(d: { dataDir: string; token: string | null; connec
   });
   const commitOps = new client.Histogram({ name: 'messenger_commit_operations', help: 'Operations per group commit', buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500], registers: [registry] });
 
+  const fanout = new client.Histogram({
+    name: 'messenger_fanout_seconds', help: 'How long frames for other members (and acknowledgements) waited for their write to be durable: per socket and release, the oldest frame',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [registry],
+  });
+
   const loopback = (ip: string | undefined) => !!ip && (ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1');
 
   return {
@@ -40,6 +45,7 @@ export function createMetrics(d: { dataDir: string; token: string | null; connec
       if (code === 'rate-limited') rateLimited.inc({ limit: 'messages' });
     },
     rateLimited: (limit: string) => rateLimited.inc({ limit }),
+    fanout: (seconds: number) => fanout.observe(seconds),
     committed: (seconds: number, ops: number) => {
       commit.observe(seconds);
       commitOps.observe(ops);

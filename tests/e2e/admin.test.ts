@@ -213,6 +213,62 @@ describe.runIf(hasChromium)('server admin dashboard', () => {
     expect(config.uploads.types.pdf).toBeDefined();
   });
 
+  it('makes an invite link in the dashboard that one newcomer registers with, while invite-only keeps others out', async () => {
+    const { page } = await open(admin, '/admin/settings');
+    await page.getByTestId('setting-upload-max').waitFor({ timeout: WAIT });
+    await page.getByLabel(new RegExp(en.admin.settings.registrationModes['invite-only'])).check();
+    await page.getByTestId('settings-save').click();
+    await page.getByTestId('settings-applied').waitFor({ timeout: WAIT });
+    await page.getByText(en.admin.invites.hintActive).waitFor({ timeout: WAIT });
+    await page.getByTestId('invite-note').fill('12월 신규 입사자');
+    await page.getByTestId('invite-create').click();
+    const url = await page.getByTestId('invite-url').inputValue();
+    expect(url).toMatch(new RegExp(`^${suite.server.url}/login\\?invite=[A-Za-z0-9_-]{32}$`));
+
+    const visitor = await suite.browser.newContext({ viewport: { width: 360, height: 740 }, locale: 'en-US' });
+    try {
+      const p1 = await visitor.newPage();
+      // without a link: no register form, and the page says why
+      await p1.goto(suite.server.url + '/login');
+      await p1.getByText(en.auth.inviteOnly).waitFor({ timeout: WAIT });
+      expect(await p1.getByRole('button', { name: en.auth.toRegister }).count()).toBe(0);
+      // with it: the register form, and the account is made
+      await p1.goto(url);
+      await p1.getByText(en.auth.inviteOk).waitFor({ timeout: WAIT });
+      await p1.locator('#auth-username').fill('newcomer_jung');
+      await p1.locator('#auth-password').fill('welcome2026');
+      await p1.getByRole('button', { name: en.auth.register, exact: true }).click();
+      await p1.waitForURL((u) => !u.pathname.startsWith('/login'), { timeout: WAIT });
+      const second = await suite.browser.newContext({ locale: 'en-US' });
+      try {
+        const p2 = await second.newPage();
+        await p2.goto(url);
+        await p2.getByText(en.auth.inviteInvalid).waitFor({ timeout: WAIT });
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await visitor.close();
+    }
+    await page.reload();
+    const list = page.getByTestId('invite-list');
+    await list.getByText('12월 신규 입사자').waitFor({ timeout: WAIT });
+    expect(await list.textContent()).toContain(en.admin.invites.states['used-up']);
+    await admin.api('PATCH', '/api/admin/settings', { registration: 'open' });
+  });
+
+  it('shows health and maintenance jobs, and runs one by hand', async () => {
+    const { page } = await open(admin, '/admin/health');
+    const job = page.locator('[data-testid="health-jobs"] tr[data-job="checkpoint"]');
+    await job.waitFor({ timeout: WAIT });
+    await page.getByTestId('health-disk').getByText(/free/).waitFor({ timeout: WAIT });
+    await job.getByRole('button', { name: en.admin.health.runNamed(en.admin.health.jobs.checkpoint[0]) }).click();
+    await expect.poll(() => job.locator('td').nth(3).textContent(), { timeout: WAIT }).toContain(en.admin.health.ok);
+    expect(await job.locator('td').nth(2).textContent()).not.toContain(en.admin.health.never);
+    const audit = (await admin.api('GET', '/api/admin/audit?action=admin.maintenance')).body.entries;
+    expect(audit.some((e: { targetId: string }) => e.targetId === 'checkpoint')).toBe(true);
+  });
+
   it('shows the disable in the audit log and exports it as CSV with a BOM and Korean intact', async () => {
     const { page } = await open(admin, '/admin/audit');
     await page.getByTestId('audit-action').selectOption('admin.user.disable');
@@ -262,11 +318,18 @@ describe.runIf(hasChromium)('server admin dashboard', () => {
       await page.getByTestId('setting-upload-max').waitFor({ timeout: WAIT });
       expect(await noSideways()).toBe(true);
       await shoot(page, `admin-settings-${v.name}`);
+      await page.getByTestId('admin-invites').scrollIntoViewIfNeeded();
+      await shoot(page, `admin-invites-${v.name}`);
 
       await page.getByTestId('admin-tab-audit').click();
       await page.locator('[data-testid="audit-entry"]').first().waitFor({ timeout: WAIT });
       expect(await noSideways()).toBe(true);
       await shoot(page, `admin-audit-${v.name}`);
+
+      await page.getByTestId('admin-tab-health').click();
+      await page.getByTestId('health-jobs').waitFor({ timeout: WAIT });
+      expect(await noSideways()).toBe(true);
+      await shoot(page, `admin-health-${v.name}`);
 
       await page.getByTestId('admin-tab-rooms').click();
       await page.locator('[data-testid="admin-room"]').first().waitFor({ timeout: WAIT });

@@ -41,6 +41,8 @@ describe('health and metrics', () => {
     expect(metricValue(text, /^messenger_updates_accepted_total /)).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, /^messenger_updates_refused_total\{code="forged-author"\}/)).toBe(1);
     expect(metricValue(text, /^messenger_commit_seconds_count /)).toBeGreaterThanOrEqual(1);
+    // the acknowledgement of the post waited for its commit in the output gate
+    expect(metricValue(text, /^messenger_fanout_seconds_count /)).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, /^messenger_connections /)).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
     expect(metricValue(text, /^messenger_sqlite_bytes /)).toBeGreaterThan(0);

@@ -14,9 +14,9 @@ export async function login(session: Session, username: string, password: string
   }
 }
 
-export async function register(session: Session, username: string, password: string, displayName: string): Promise<void> {
+export async function register(session: Session, username: string, password: string, displayName: string, invite?: string): Promise<void> {
   try {
-    const { user } = await api.register(username, password, displayName.trim() || undefined);
+    const { user } = await api.register(username, password, displayName.trim() || undefined, invite);
     session.begin(user);
     await goto('/');
   } catch (e) {

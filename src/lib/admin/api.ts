@@ -118,7 +118,33 @@ export function auditQuery(f: AuditFilters, extra: Record<string, string | numbe
   return query({ actor: f.actor.trim(), action: f.action.trim(), room: f.room.trim(), ...auditRange(f), ...extra });
 }
 
+export interface AdminInvite {
+  id: string;
+  createdBy: string | null;
+  createdByName: string;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
+  note: string;
+  state: 'active' | 'used-up' | 'expired' | 'revoked';
+}
+
+export interface MaintenanceJob {
+  name: string;
+  description: string;
+  everyMs: number;
+  running: boolean;
+  last: { at: number; durationMs: number; ok: boolean; result?: unknown; error?: string } | null;
+}
+
 export const adminApi = {
+  invites: () => request<{ invites: AdminInvite[] }>('GET', '/api/admin/invites'),
+  createInvite: (input: { maxUses: number; days: number; note?: string }) => request<{ invite: AdminInvite; secret: string; path: string }>('POST', '/api/admin/invites', input),
+  revokeInvite: (id: string) => request<{ invite: AdminInvite }>('DELETE', `/api/admin/invites/${enc(id)}`),
+  maintenance: () => request<{ jobs: MaintenanceJob[] }>('GET', '/api/admin/maintenance'),
+  runJob: (name: string) => request<{ run: unknown }>('POST', `/api/admin/maintenance/${enc(name)}`),
   users: (q: string, page: Page) => request<{ users: AdminUser[]; total: number }>('GET', `/api/admin/users${query({ q: q.trim(), ...page })}`),
   createUser: (input: { username: string; password: string; displayName?: string; admin?: boolean }) => request<{ user: AdminUser }>('POST', '/api/admin/users', input),
   updateUser: (id: string, patch: { disabled?: boolean; admin?: boolean; displayName?: string }) => request<{ user: AdminUser }>('PATCH', `/api/admin/users/${enc(id)}`, patch),

@@ -42,8 +42,9 @@ export const api = {
   config: () => request<PublicConfig>('GET', '/api/config'),
   me: () => request<{ user: User }>('GET', '/api/me'),
   login: (username: string, password: string) => request<{ user: User }>('POST', '/api/login', { username, password }),
-  register: (username: string, password: string, displayName?: string) =>
-    request<{ user: User }>('POST', '/api/register', { username, password, ...(displayName ? { displayName } : {}) }),
+  register: (username: string, password: string, displayName?: string, invite?: string) =>
+    request<{ user: User }>('POST', '/api/register', { username, password, ...(displayName ? { displayName } : {}), ...(invite ? { invite } : {}) }),
+  checkInvite: (invite: string) => request<{ invite: { expiresAt: number } }>('POST', '/api/invites/check', { invite }),
   logout: () => request<void>('POST', '/api/logout'),
   users: (q: string) => request<{ users: User[] }>('GET', `/api/users?q=${encodeURIComponent(q)}`),
   rooms: () => request<{ rooms: RoomSummary[] }>('GET', '/api/rooms'),

@@ -38,7 +38,7 @@ export interface PublicConfig {
   messages: { maxChars: number };
   /** The server's rate limits (server/http/rate-limits.ts); the client paces its writes under them. */
   rateLimits?: Partial<Record<string, { points: number; durationSec: number }>>;
-  registration?: 'open' | 'invite-only';
+  registration?: 'open' | 'invite-only' | 'closed';
   /** Absent (an older server) or `enabled: false`: files cannot be sent. */
   uploads?: UploadConfig;
   features?: Partial<Record<string, boolean>>;
