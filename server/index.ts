@@ -94,11 +94,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const stats = statsSource({
     db, clock: services.clock, dataDir: config.dataDir, fileStore: services.fileStore, files: services.files, clamdPing: services.files.clamdPing(),
     connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(), refusals: collab.refusals,
-    lastBackup: () => backups.last(), lastRetention: () => collab.retention.lastRun(),
+    lastBackup: () => backups.last(), backupConfigured: () => backups.enabled, lastRetention: () => collab.retention.lastRun(),
   });
   const api = createRouter(apiRoutes(services, {
     readMessage: collab.readMessage, stats: stats.stats,
     maintenance: { list: () => maintenance.list(), has: (n) => maintenance.has(n), run: (n) => maintenance.run(n) },
+    backup: { configured: config.backupDir !== null, run: () => backups.run() },
   }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
   const appHandler = opts.appHandler ?? null;
   // maintenance on a schedule, each job's last run shown in the dashboard and runnable by hand

@@ -28,6 +28,7 @@ export const ERRORS = {
   'cannot-kick-admin': { status: 409, close: 4409, message: 'Admins cannot be kicked; demote first.' },
   'cannot-kick-self': { status: 409, close: 4409, message: 'Use leave to leave a room.' },
   'direct-room': { status: 409, close: 4409, message: 'A 1:1 room cannot be changed that way.' },
+  'backup-not-configured': { status: 409, close: 4409, message: 'Set BACKUP_DIR to make backups from the dashboard.' },
   'rate-limited': { status: 429, close: 4429, message: 'Too many requests; slow down.' },
   // collaboration refusals (an update is refused as a whole, the document stays unchanged)
   'read-only': { status: 403, close: 4403, message: 'This document is written by the server only.' },

@@ -98,6 +98,8 @@ export interface ApiPorts {
   stats(): Promise<unknown>;
   /** Maintenance jobs: their last runs, and a run by hand. */
   maintenance?: { list(): unknown[]; has(name: string): boolean; run(name: string): Promise<unknown> };
+  /** Online backups to BACKUP_DIR: one now, verified (joins one in progress). */
+  backup?: { configured: boolean; run(): Promise<unknown> };
 }
 
 export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
@@ -430,6 +432,14 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     },
     { method: 'DELETE', path: '/api/admin/invites/:id', auth: true, admin: true, handler: (ctx) => ({ body: { invite: s.invites.revoke(ctx.auth.user.id, ctx.params.id) } }) },
     { method: 'GET', path: '/api/admin/stats', auth: true, admin: true, handler: async () => ({ body: await ports.stats() }) },
+    {
+      method: 'POST', path: '/api/admin/backup', auth: true, admin: true,
+      async handler(ctx) {
+        if (!ports.backup?.configured) fail('backup-not-configured');
+        s.db.transaction(() => s.audit.record({ actorId: ctx.auth.user.id, action: 'admin.backup', targetType: 'backup' }))();
+        return { body: { backup: await ports.backup!.run() } };
+      },
+    },
     { method: 'GET', path: '/api/admin/maintenance', auth: true, admin: true, handler: () => ({ body: { jobs: ports.maintenance?.list() ?? [] } }) },
     {
       method: 'POST', path: '/api/admin/maintenance/:job', auth: true, admin: true,

@@ -21,6 +21,7 @@
  */
 import Database from 'better-sqlite3';
 import crypto from 'node:crypto';
+import { fork } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -677,6 +678,26 @@ export interface BackupRecord {
   counts: Counts | null;
   /** Backups removed after this one (beyond BACKUP_KEEP). */
   pruned: string[];
+  /** `verify-backup` on the new backup, in a child process (null: not run, the backup failed). */
+  verified?: boolean | null;
+  /** What verification found, when it failed. */
+  problems?: string[];
+}
+
+/**
+ * Runs `scripts/verify-backup.ts` on `dir` in a child process: the integrity check and the document
+ * loads are synchronous SQLite and Yjs work that must not stall the server's event loop.
+ */
+export function verifyInChild(dir: string): Promise<{ ok: boolean; problems: string[] }> {
+  const script = path.resolve(import.meta.dirname, '..', '..', 'scripts', 'verify-backup.ts');
+  return new Promise((resolve) => {
+    const child = fork(script, [dir], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let err = '';
+    child.stderr!.on('data', (c: Buffer) => void (err = (err + c.toString()).slice(-4000)));
+    child.stdout!.resume();
+    child.on('error', (e) => resolve({ ok: false, problems: [e.message] }));
+    child.on('exit', (code) => resolve(code === 0 ? { ok: true, problems: [] } : { ok: false, problems: err.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 20) }));
+  });
 }
 
 /** Completed scheduled backups in `dir`, oldest first. */
@@ -720,6 +741,8 @@ export interface SchedulerOptions {
   dataDir: string;
   db: Db;
   log: Logger;
+  /** Verify every new backup in a child process (default true). */
+  verify?: boolean;
 }
 
 export function createBackupScheduler(o: SchedulerOptions) {
@@ -739,7 +762,11 @@ export function createBackupScheduler(o: SchedulerOptions) {
     try {
       const { manifest } = await createBackup({ dataDir: o.dataDir, out, db: o.db, signal: abort.signal });
       const pruned = await pruneBackups(dir!, o.keep);
-      record = { at: at.toISOString(), ok: true, path: out, error: null, bytes: manifest.bytes, durationMs: Date.now() - t0, counts: manifest.counts, pruned };
+      const check = o.verify === false ? null : await verifyInChild(out);
+      record = {
+        at: at.toISOString(), ok: check ? check.ok : true, path: out, error: check && !check.ok ? 'verification failed' : null, bytes: manifest.bytes,
+        durationMs: Date.now() - t0, counts: manifest.counts, pruned, verified: check ? check.ok : null, ...(check && !check.ok ? { problems: check.problems } : {}),
+      };
       o.log.info({ path: out, bytes: manifest.bytes, durationMs: record.durationMs, pruned: pruned.length }, 'backup made');
     } catch (err) {
       record = { at: at.toISOString(), ok: false, path: null, error: (err as Error).message, bytes: 0, durationMs: Date.now() - t0, counts: null, pruned: [] };

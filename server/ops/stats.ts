@@ -10,7 +10,7 @@ import type { FileService } from '../files/service.ts';
 export function statsSource(d: {
   db: Db; clock: Clock; dataDir: string; fileStore: FileStore; files: FileService; clamdPing: (() => Promise<boolean>) | null;
   connections: () => number; documents: () => number; refusals: () => Record<string, number>;
-  lastBackup: () => unknown; lastRetention: () => unknown;
+  lastBackup: () => unknown; backupConfigured: () => boolean; lastRetention: () => unknown;
 }) {
   const loop = monitorEventLoopDelay({ resolution: 20 });
   const lag = (ns: number) => Math.max(0, Math.round((ns / 1e6 - 20) * 10) / 10);
@@ -57,6 +57,7 @@ export function statsSource(d: {
         disk,
         clamd,
         lastBackup: d.lastBackup() ?? null,
+        backupConfigured: d.backupConfigured(),
         lastRetention: d.lastRetention() ?? null,
         uptimeSec: Math.round(process.uptime()),
       };

@@ -6,6 +6,8 @@
  * Korean text (UTF-8 with a BOM); screenshots of every screen, desktop and phone, Korean and English.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page, WebSocket } from 'playwright-core';
 import { makeRoom, makeUser, type TestUser } from '../helpers/server.ts';
@@ -40,7 +42,8 @@ function parseCsv(text: string): string[][] {
 }
 
 describe.runIf(hasChromium)('server admin dashboard', () => {
-  const suite = browserSuite();
+  // BACKUP_DIR set: the health screen can make a backup now
+  const suite = browserSuite({ config: { backupDir: fs.mkdtempSync(path.join(os.tmpdir(), 'messenger-e2e-backup-')) } });
   let admin: TestUser;
   let alice: TestUser;
   let bob: TestUser;
@@ -267,6 +270,9 @@ describe.runIf(hasChromium)('server admin dashboard', () => {
     expect(await job.locator('td').nth(2).textContent()).not.toContain(en.admin.health.never);
     const audit = (await admin.api('GET', '/api/admin/audit?action=admin.maintenance')).body.entries;
     expect(audit.some((e: { targetId: string }) => e.targetId === 'checkpoint')).toBe(true);
+    // a backup without a shell: made online, verified, shown
+    await page.getByTestId('backup-now').click();
+    await page.getByTestId('health-backup').getByText(en.admin.health.backupVerified).waitFor({ timeout: 30_000 });
   });
 
   it('shows the disable in the audit log and exports it as CSV with a BOM and Korean intact', async () => {

@@ -234,3 +234,36 @@ describe('npm run admin', () => {
     expect(String(refused.stderr)).toContain('last-server-admin');
   });
 });
+
+describe('a backup from the dashboard', () => {
+  it('is refused without BACKUP_DIR, and with it is made online, verified in a child process and audited', async () => {
+    expect((await admin.api('POST', '/api/admin/backup')).body.error.code).toBe('backup-not-configured');
+    expect((await bob.api('POST', '/api/admin/backup')).status).toBe(404);
+
+    const fsm = await import('node:fs');
+    const osm = await import('node:os');
+    const pathm = await import('node:path');
+    const backupDir = fsm.mkdtempSync(pathm.join(osm.tmpdir(), 'messenger-dash-backup-'));
+    const other = await startServer({ backupDir });
+    try {
+      const root = await makeUser(other, 'backup_root');
+      const peer = await makeUser(other);
+      const room = await makeRoom(root, [peer]);
+      const seg = await openDoc(connectSocket(other.wsUrl), `room:${room.id}:0`, root.token);
+      post(seg.doc, root.id, '백업 전에 보낸 메시지');
+      await acked(seg.provider);
+      const r = await root.api('POST', '/api/admin/backup');
+      expect(r.status).toBe(200);
+      expect(r.body.backup).toMatchObject({ ok: true, verified: true, error: null });
+      expect(fsm.existsSync(pathm.join(r.body.backup.path, 'manifest.json'))).toBe(true);
+      const stats = (await root.api('GET', '/api/admin/stats')).body;
+      expect(stats).toMatchObject({ backupConfigured: true, lastBackup: { ok: true, verified: true, path: r.body.backup.path } });
+      const entries = (await root.api('GET', '/api/admin/audit?action=admin.backup')).body.entries;
+      expect(entries).toHaveLength(1);
+      seg.provider.configuration.websocketProvider.destroy();
+    } finally {
+      await other.close();
+      fsm.rmSync(backupDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

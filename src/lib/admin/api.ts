@@ -144,6 +144,7 @@ export const adminApi = {
   createInvite: (input: { maxUses: number; days: number; note?: string }) => request<{ invite: AdminInvite; secret: string; path: string }>('POST', '/api/admin/invites', input),
   revokeInvite: (id: string) => request<{ invite: AdminInvite }>('DELETE', `/api/admin/invites/${enc(id)}`),
   maintenance: () => request<{ jobs: MaintenanceJob[] }>('GET', '/api/admin/maintenance'),
+  backup: () => request<{ backup: unknown }>('POST', '/api/admin/backup'),
   runJob: (name: string) => request<{ run: unknown }>('POST', `/api/admin/maintenance/${enc(name)}`),
   users: (q: string, page: Page) => request<{ users: AdminUser[]; total: number }>('GET', `/api/admin/users${query({ q: q.trim(), ...page })}`),
   createUser: (input: { username: string; password: string; displayName?: string; admin?: boolean }) => request<{ user: AdminUser }>('POST', '/api/admin/users', input),
