@@ -24,12 +24,16 @@ export interface AccountDeps {
   registration: () => 'open' | 'invite-only' | 'closed';
   audit: (e: import('./audit.ts').AuditEntry) => void;
   events: EventBus;
+  /** OIDC_ONLY: password login for enabled server admins only (break-glass), no self-registration. */
+  ssoOnly?: boolean;
 }
 
 export class AccountService {
   constructor(private d: AccountDeps) {}
 
   async register(input: { username: string; password: string; displayName?: string }, userAgent = '') {
+    // SSO only: accounts come from the provider (the very first one, the break-glass admin, still registers)
+    if (this.d.ssoOnly && this.d.users.count() > 0) fail('password-login-disabled');
     // invite links are not built yet: invite-only is closed to self-registration (admins create accounts)
     if (this.d.registration() !== 'open' && this.d.users.count() > 0) fail('registration-closed');
     if (!USERNAME.test(input.username)) fail('invalid-username');
@@ -60,6 +64,8 @@ export class AccountService {
       fail('invalid-credentials');
     }
     if (user.disabled) fail('account-disabled');
+    // after the password check: a wrong password reads the same for everyone (no admin oracle)
+    if (this.d.ssoOnly && !user.is_admin) fail('password-login-disabled');
     if (user.is_admin) this.d.db.transaction(() => this.d.audit({ actorId: user.id, action: 'auth.admin-login', targetType: 'user', targetId: user.id }))();
     const { token, session } = this.d.sessions.create(user.id, userAgent);
     return { user: toPublicUser(user), token, session };
