@@ -11,6 +11,19 @@ export interface Config {
   dataDir: string;
   tlsCert: string | null;
   tlsKey: string | null;
+  /** CA certificate offered at `/ca.crt` (null: DATA_DIR/tls/ca.crt, when `npm run cert` made it). */
+  tlsCa: string | null;
+  /** A plain-HTTP port that redirects to HTTPS and serves `/ca.crt` (null: none). */
+  httpRedirectPort: number | null;
+  /** OpenID Connect single sign-on (null issuer: off). */
+  oidcIssuer: string | null;
+  oidcClientId: string | null;
+  oidcClientSecret: string | null;
+  oidcRedirectUri: string | null;
+  oidcName: string;
+  oidcUsernameClaim: string;
+  /** SSO only: password login is off for everyone but enabled server admins (break-glass). */
+  oidcOnly: boolean;
   /** Extra origins allowed for cookie-authenticated writes and WebSocket upgrades. */
   allowedOrigins: string[];
   /** `FULL` fsyncs every accepted update (survives power loss); `NORMAL` survives a process kill. */
@@ -54,8 +67,17 @@ export const CONFIG_TABLE: Entry[] = [
   { env: 'PORT', default: '3000', description: 'HTTP/WebSocket port (app, `/api` and `/collab` on one port)' },
   { env: 'HOST', default: '0.0.0.0', description: 'Interface to listen on' },
   { env: 'DATA_DIR', default: './data', description: 'SQLite database and uploads' },
-  { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file; with `TLS_KEY` the server speaks HTTPS/WSS' },
+  { env: 'TLS_CERT', default: '(unset)', description: 'PEM certificate file; with `TLS_KEY` the server speaks HTTPS/WSS. Unset: `DATA_DIR/tls/server.crt` when `npm run cert` made one, else plain HTTP' },
   { env: 'TLS_KEY', default: '(unset)', description: 'PEM private key file' },
+  { env: 'TLS_CA', default: '(unset)', description: 'CA certificate (PEM or DER) offered at `GET /ca.crt`; unset: the local CA of `npm run cert`, if any' },
+  { env: 'HTTP_REDIRECT_PORT', default: '(unset)', description: 'Under HTTPS, a plain-HTTP port that answers 308 to the HTTPS URL and serves `/ca.crt` (e.g. `80`)' },
+  { env: 'OIDC_ISSUER', default: '(unset)', description: 'OpenID Connect issuer URL (discovery at `/.well-known/openid-configuration`); with the next three, single sign-on is on' },
+  { env: 'OIDC_CLIENT_ID', default: '(unset)', description: 'Client id registered at the provider' },
+  { env: 'OIDC_CLIENT_SECRET', default: '(unset)', description: 'Client secret (`client_secret_basic`); unset: a public client (PKCE only)' },
+  { env: 'OIDC_REDIRECT_URI', default: '(unset)', description: 'Registered redirect URI, `https://<host>/auth/oidc/callback`' },
+  { env: 'OIDC_NAME', default: 'SSO', description: 'Provider name on the login button ("Sign in with …")' },
+  { env: 'OIDC_USERNAME_CLAIM', default: 'preferred_username', description: 'ID-token claim a new account takes its username from (fallback: the local part of `email`), normalised to the username rules' },
+  { env: 'OIDC_ONLY', default: 'false', description: '`true`: password login and registration are off, except password login of enabled server admins (break-glass)' },
   { env: 'ALLOWED_ORIGINS', default: '(own origin)', description: 'Comma-separated extra origins for cookie-authenticated writes and `/collab` upgrades' },
   { env: 'SQLITE_SYNCHRONOUS', default: 'FULL', description: '`FULL`: every acknowledged message is fsynced; `NORMAL`: survives a process crash, not a power cut' },
   { env: 'SESSION_DAYS', default: '30', description: 'Sliding session lifetime in days' },
@@ -88,6 +110,21 @@ function int(env: NodeJS.ProcessEnv, key: string, fallback: number): number {
   return n;
 }
 
+function urlOf(key: string, raw: string): URL {
+  try {
+    return new URL(raw);
+  } catch {
+    throw new Error(`${key} must be a URL, got "${raw}"`);
+  }
+}
+
+function bool(env: NodeJS.ProcessEnv, key: string): boolean {
+  const raw = (env[key] ?? '').toLowerCase();
+  if (raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new Error(`${key} must be true or false, got "${env[key]}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
   const sync = (env.SQLITE_SYNCHRONOUS ?? 'FULL').toUpperCase();
   if (sync !== 'FULL' && sync !== 'NORMAL') throw new Error('SQLITE_SYNCHRONOUS must be FULL or NORMAL');
@@ -98,6 +135,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
   if (unknownTypes.length) throw new Error(`UPLOAD_TYPES: unknown extensions ${unknownTypes.join(', ')} (known: ${DEFAULT_UPLOAD_TYPES.join(' ')})`);
   const avScan = (env.AV_SCAN ?? 'off').toLowerCase();
   if (avScan !== 'off' && avScan !== 'clamav') throw new Error('AV_SCAN must be off or clamav');
+  const oidcSet = ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_REDIRECT_URI'].filter((k) => env[k]);
+  if (oidcSet.length && oidcSet.length < 3) throw new Error('OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI go together');
+  if (bool(env, 'OIDC_ONLY') && !oidcSet.length) throw new Error('OIDC_ONLY=true needs OIDC_ISSUER, OIDC_CLIENT_ID and OIDC_REDIRECT_URI');
+  if (env.OIDC_ISSUER) {
+    const issuer = urlOf('OIDC_ISSUER', env.OIDC_ISSUER);
+    // tokens and keys come from the issuer: plain http only for a provider on this machine
+    if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(issuer.hostname))) throw new Error('OIDC_ISSUER must be an https URL (http only for localhost)');
+    const redirect = urlOf('OIDC_REDIRECT_URI', env.OIDC_REDIRECT_URI ?? '');
+    if (redirect.pathname !== '/auth/oidc/callback') throw new Error('OIDC_REDIRECT_URI must end in /auth/oidc/callback');
+  }
   if (avScan === 'clamav' && !env.CLAMD_SOCKET && !env.CLAMD_HOST) throw new Error('AV_SCAN=clamav needs CLAMD_SOCKET or CLAMD_HOST');
   return {
     port: int(env, 'PORT', 3000),
@@ -105,6 +152,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     dataDir: path.resolve(env.DATA_DIR ?? './data'),
     tlsCert: env.TLS_CERT || null,
     tlsKey: env.TLS_KEY || null,
+    tlsCa: env.TLS_CA ? path.resolve(env.TLS_CA) : null,
+    httpRedirectPort: env.HTTP_REDIRECT_PORT ? int(env, 'HTTP_REDIRECT_PORT', 0) : null,
+    oidcIssuer: env.OIDC_ISSUER || null,
+    oidcClientId: env.OIDC_CLIENT_ID || null,
+    oidcClientSecret: env.OIDC_CLIENT_SECRET || null,
+    oidcRedirectUri: env.OIDC_REDIRECT_URI || null,
+    oidcName: env.OIDC_NAME || 'SSO',
+    oidcUsernameClaim: env.OIDC_USERNAME_CLAIM || 'preferred_username',
+    oidcOnly: bool(env, 'OIDC_ONLY'),
     allowedOrigins: (env.ALLOWED_ORIGINS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     sqliteSynchronous: sync,
     sessionDays: int(env, 'SESSION_DAYS', 30),

@@ -20,6 +20,8 @@ import { Maintenance } from './ops/maintenance.ts';
 import type { RateLimits } from './http/rate-limits.ts';
 import type { Clock, Ids } from './domain/deps.ts';
 import { createBackupScheduler, takeServerLock } from './ops/backup.ts';
+import { caCertHandler, redirectServer, resolveTls } from './tls/serve.ts';
+import { authProviderRoutes, oidcHandler } from './http/oidc-routes.ts';
 
 type NodeHandler = (req: http.IncomingMessage, res: http.ServerResponse, next: () => void) => void;
 
@@ -96,11 +98,11 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(), refusals: collab.refusals,
     lastBackup: () => backups.last(), backupConfigured: () => backups.enabled, lastRetention: () => collab.retention.lastRun(),
   });
-  const api = createRouter(apiRoutes(services, {
+  const api = createRouter([...apiRoutes(services, {
     readMessage: collab.readMessage, stats: stats.stats,
     maintenance: { list: () => maintenance.list(), has: (n) => maintenance.has(n), run: (n) => maintenance.run(n) },
     backup: { configured: config.backupDir !== null, run: () => backups.run() },
-  }), { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
+  }), ...authProviderRoutes(services)], { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
   const appHandler = opts.appHandler ?? null;
   // maintenance on a schedule, each job's last run shown in the dashboard and runnable by hand
   const HOUR = 60 * 60 * 1000;
@@ -124,9 +126,13 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   });
   backups.start();
 
+  const caCert = caCertHandler(config);
+  const oidc = oidcHandler(services);
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const url = req.url ?? '/';
     if (url === '/api' || url.startsWith('/api/')) return void api(req, res);
+    if (url === '/ca.crt' || url.startsWith('/ca.crt?')) return caCert(req, res);
+    if (url.startsWith('/auth/oidc/')) return void oidc(req, res);
     if (url === '/healthz') {
       // cheap and public: status and version only (the figures are for admins: /api/admin/stats, /metrics)
       db.prepare('SELECT 1').get();
@@ -137,9 +143,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     sendJson(res, 404, { error: { code: 'not-found', message: 'The web app is not built; run `npm run build`.' } });
   };
 
-  const server = config.tlsCert && config.tlsKey
-    ? https.createServer({ cert: fs.readFileSync(config.tlsCert), key: fs.readFileSync(config.tlsKey) }, onRequest)
-    : http.createServer(onRequest);
+  // HTTPS with TLS_CERT/TLS_KEY, or with the local CA's certificate when `npm run cert` made one
+  const tls = resolveTls(config);
+  const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }, onRequest) : http.createServer(onRequest);
+  let httpsPort = 0;
+  // the plain-HTTP port only makes sense next to HTTPS
+  const redirect = tls && config.httpRedirectPort !== null ? redirectServer(caCert, () => httpsPort) : null;
   server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname === '/collab' || pathname.startsWith('/collab/')) {
@@ -158,9 +167,18 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     server,
     /** Scheduled backups: `last()` (the last result), `run()` (one now). */
     backups,
+    /** `https` when a certificate is configured (TLS_CERT/TLS_KEY or DATA_DIR/tls). */
+    scheme: tls ? 'https' as const : 'http' as const,
+    /** The bound redirect port (HTTP_REDIRECT_PORT; 0 picks one), once listening; null without. */
+    redirectPort: null as number | null,
     async listen(port = config.port, host = config.host): Promise<number> {
       await new Promise<void>((resolve) => server.listen(port, host, resolve));
       const bound = (server.address() as AddressInfo).port;
+      httpsPort = bound;
+      if (redirect) {
+        await new Promise<void>((resolve) => redirect.listen(config.httpRedirectPort ?? 0, host, resolve));
+        this.redirectPort = (redirect.address() as AddressInfo).port;
+      }
       lock.listening(bound, host);
       return bound;
     },
@@ -174,6 +192,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
         server.close(() => resolve());
         server.closeAllConnections?.();
       });
+      if (redirect?.listening) {
+        await new Promise<void>((resolve) => {
+          redirect.close(() => resolve());
+          redirect.closeAllConnections();
+        });
+      }
       db.close();
       lock.release();
     },

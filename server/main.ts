@@ -5,7 +5,8 @@ import { createApp, loadSvelteKitHandler } from './index.ts';
 const config = loadConfig();
 const app = await createApp(config, { appHandler: await loadSvelteKitHandler() });
 const port = await app.listen();
-app.services.log.info({ port, dataDir: config.dataDir, tls: !!config.tlsCert }, `messenger listening on ${config.tlsCert ? 'https' : 'http'}://localhost:${port}`);
+app.services.log.info({ port, dataDir: config.dataDir, tls: app.scheme === 'https', redirectPort: app.redirectPort }, `messenger listening on ${app.scheme}://localhost:${port}`);
+if (config.httpRedirectPort !== null && app.redirectPort === null) app.services.log.warn('HTTP_REDIRECT_PORT is set but the server has no certificate: no redirect port');
 // for tests and supervisors that start us on port 0
 if (process.send) process.send({ port });
 

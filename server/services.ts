@@ -27,6 +27,9 @@ import { AuditService, type AuditEntry } from './domain/audit.ts';
 import { SettingsService } from './domain/settings.ts';
 import { AdminService } from './domain/admin.ts';
 import { InviteService } from './domain/invites.ts';
+import { oidcIdentitiesRepo } from './repos/oidc-identities.ts';
+import { SsoAccounts } from './domain/sso-accounts.ts';
+import { OidcClient } from './auth/oidc.ts';
 
 export const VERSION = '0.1.0';
 
@@ -80,7 +83,12 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
   const invites = new InviteService({ db, clock, ids, audit: record });
-  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record });
+  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record, ssoOnly: config.oidcOnly });
+  // single sign-on (null when OIDC_ISSUER is unset)
+  const oidc = config.oidcIssuer && config.oidcClientId && config.oidcRedirectUri
+    ? new OidcClient({ issuer: config.oidcIssuer, clientId: config.oidcClientId, clientSecret: config.oidcClientSecret, redirectUri: config.oidcRedirectUri, name: config.oidcName }, clock, log)
+    : null;
+  const sso = new SsoAccounts({ db, users, identities: oidcIdentitiesRepo(db), sessions, clock, ids, audit: record, usernameClaim: config.oidcUsernameClaim });
   // upload limits follow the settings (stored ones at start, then every change)
   settings.onChange((s) => files.setLimits({ maxBytes: s.uploadMaxBytes, types: s.uploadTypes }));
   const admin = new AdminService({
@@ -91,6 +99,8 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,
     repos: { users, rooms, documents, messages },
     users, sessions, access, accounts,
+    oidc,
+    sso,
     rooms: roomService,
     polls,
     files,

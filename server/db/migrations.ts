@@ -274,6 +274,25 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
     `,
   },
   {
+    id: 9,
+    name: 'oidc-identities',
+    sql: `
+      -- single sign-on: an account is linked to the provider's (issuer, subject), the only stable,
+      -- unique identity an OIDC provider gives; never by email (an email can be re-assigned or
+      -- unverified). The email is kept for admins to read, not to match.
+      CREATE TABLE oidc_identities (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        email TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        last_login_at INTEGER NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      );
+      CREATE INDEX oidc_identities_user ON oidc_identities(user_id);
+    `,
+  },
+  {
     id: 10,
     name: 'invites',
     sql: `

@@ -25,12 +25,16 @@ export interface AccountDeps {
   invites: Pick<import('./invites.ts').InviteService, 'check' | 'spend'>;
   audit: (e: import('./audit.ts').AuditEntry) => void;
   events: EventBus;
+  /** OIDC_ONLY: password login for enabled server admins only (break-glass), no self-registration. */
+  ssoOnly?: boolean;
 }
 
 export class AccountService {
   constructor(private d: AccountDeps) {}
 
   async register(input: { username: string; password: string; displayName?: string; invite?: string }, userAgent = '') {
+    // SSO only: accounts come from the provider (the very first one, the break-glass admin, still registers)
+    if (this.d.ssoOnly && this.d.users.count() > 0) fail('password-login-disabled');
     // the first account can always register (it becomes the server admin); then the setting decides
     const mode = this.d.users.count() === 0 ? 'open' : this.d.registration();
     if (mode === 'closed') fail('registration-closed');
@@ -69,6 +73,8 @@ export class AccountService {
       fail('invalid-credentials');
     }
     if (user.disabled) fail('account-disabled');
+    // after the password check: a wrong password reads the same for everyone (no admin oracle)
+    if (this.d.ssoOnly && !user.is_admin) fail('password-login-disabled');
     if (user.is_admin) this.d.db.transaction(() => this.d.audit({ actorId: user.id, action: 'auth.admin-login', targetType: 'user', targetId: user.id }))();
     const { token, session } = this.d.sessions.create(user.id, userAgent);
     return { user: toPublicUser(user), token, session };

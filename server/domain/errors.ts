@@ -65,6 +65,14 @@ export const ERRORS = {
   'upload-token-expired': { status: 410, close: 4410, message: 'That upload token has expired; fetch a new one from the upload job.' },
   'file-not-ready': { status: 409, close: 4409, message: 'The file is still being scanned, or was rejected.' },
   'attachment-mismatch': { status: 400, close: 4400, message: 'An attachment must carry the name, size, type and dimensions of its upload.' },
+  // single sign-on (OIDC): the browser flow shows these on the login page (`/login?error=<code>`)
+  'password-login-disabled': { status: 403, close: 4403, message: 'Password login is off on this server; sign in with the company account.' },
+  'oidc-state-invalid': { status: 400, close: 4400, message: 'This sign-in attempt expired, was already used or began in another browser; start again.' },
+  'oidc-code-invalid': { status: 400, close: 4400, message: 'The sign-in provider refused the authorization code; start again.' },
+  'oidc-token-invalid': { status: 401, close: 4401, message: 'The ID token failed its checks (signature, issuer, audience, expiry or nonce).' },
+  'oidc-denied': { status: 401, close: 4401, message: 'Sign-in was cancelled or refused at the sign-in provider.' },
+  'oidc-account-disabled': { status: 403, close: 4403, message: 'The account linked to this company login is disabled.' },
+  'oidc-unavailable': { status: 503, close: 4500, message: 'The sign-in provider cannot be reached; try again later.' },
   'internal-error': { status: 500, close: 4500, message: 'Something went wrong on the server.' },
 } as const;
 

@@ -11,7 +11,8 @@ import type { TLSSocket } from 'node:tls';
 const id = z.string().min(1).max(64);
 const visibility = z.enum(['joined', 'shared']);
 
-function sessionCookie(ctx: RequestContext, token: string, maxAgeSec: number): string {
+/** The session cookie (password and OIDC logins alike); `Secure` under HTTPS. */
+export function sessionCookie(ctx: Pick<RequestContext, 'req'>, token: string, maxAgeSec: number): string {
   const secure = (ctx.req.socket as TLSSocket).encrypted ? '; Secure' : '';
   return `session=${encodeURIComponent(token)}; HttpOnly; SameSite=Lax; Path=/; Max-Age=${maxAgeSec}${secure}`;
 }
@@ -503,7 +504,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
           segments: { maxMessages: s.config.segmentMaxMessages, maxBytes: s.config.segmentMaxBytes },
           uploads: s.files.publicConfig(),
           rateLimits: s.rateLimits,
-          features: { uploads: true, search: true, oidc: false, polls: true, reactions: true, pins: true, presence: true },
+          features: { uploads: true, search: true, oidc: s.oidc !== null, polls: true, reactions: true, pins: true, presence: true },
         },
       }),
     },

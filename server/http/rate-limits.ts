@@ -17,6 +17,7 @@ export const RATE_LIMITS = {
   upload: { points: 10, durationSec: 60, key: 'user', description: '`POST /api/upload`' },
   api: { points: 300, durationSec: 60, key: 'user', description: 'other state-changing `/api` requests' },
   upgrade: { points: 600, durationSec: 60, key: 'ip', description: '`/collab` WebSocket upgrades' },
+  sso: { points: 30, durationSec: 60, key: 'ip', description: '`GET /auth/oidc/login` and `/auth/oidc/callback` (a refused one lands on `/login?error=rate-limited`)' },
 } satisfies Record<string, RateLimit>;
 
 export type RateLimits = { [K in keyof typeof RATE_LIMITS]: RateLimit };

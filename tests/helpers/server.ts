@@ -20,6 +20,7 @@ export const TEST_LIMITS = {
   auth: { ...RATE_LIMITS.auth, points: 10_000 },
   api: { ...RATE_LIMITS.api, points: 100_000 },
   upgrade: { ...RATE_LIMITS.upgrade, points: 100_000 },
+  sso: { ...RATE_LIMITS.sso, points: 10_000 },
 };
 
 export async function startServer(overrides: Partial<Config> = {}, opts: AppOptions = {}): Promise<TestServer> {
@@ -30,8 +31,8 @@ export async function startServer(overrides: Partial<Config> = {}, opts: AppOpti
   return {
     app,
     dataDir,
-    url: `http://127.0.0.1:${port}`,
-    wsUrl: `ws://127.0.0.1:${port}/collab`,
+    url: `${app.scheme}://127.0.0.1:${port}`,
+    wsUrl: `${app.scheme === 'https' ? 'wss' : 'ws'}://127.0.0.1:${port}/collab`,
     async close() {
       await app.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -21,6 +21,10 @@ export const en = {
     usernameHint: '3–20 letters, digits or underscores',
     passwordHint: 'At least 8 characters with a letter and a digit',
     working: 'Please wait…',
+    ssoLogin: (name: string) => `Sign in with ${name}`,
+    or: 'or',
+    ssoOnlyHint: 'Sign in with your company account.',
+    adminPasswordLogin: 'Administrator? Log in with a password',
   },
   shell: {
     rooms: 'Chats',
@@ -241,6 +245,13 @@ export const en = {
   },
   /** Texts for server error codes (`error.code` over HTTP, the close reason on /collab). */
   errors: {
+    'password-login-disabled': 'Password login is off on this server. Sign in with your company account.',
+    'oidc-state-invalid': 'That sign-in took too long or was already used. Please try again.',
+    'oidc-code-invalid': 'The company sign-in did not go through. Please try again.',
+    'oidc-token-invalid': 'The company sign-in could not be verified. Try again, and tell an administrator if it keeps happening.',
+    'oidc-denied': 'The company sign-in was cancelled.',
+    'oidc-account-disabled': 'This account is disabled. Ask an administrator to enable it.',
+    'oidc-unavailable': 'The company sign-in service cannot be reached. Please try again later.',
     'network-error': 'The server cannot be reached.',
     'internal-error': 'Something went wrong on the server.',
     'unauthorized': 'Please log in.',
