@@ -26,6 +26,7 @@ import { auditRepo } from './repos/audit.ts';
 import { AuditService, type AuditEntry } from './domain/audit.ts';
 import { SettingsService } from './domain/settings.ts';
 import { AdminService } from './domain/admin.ts';
+import { LoginLockout } from './auth/lockout.ts';
 
 export const VERSION = '0.1.0';
 
@@ -78,7 +79,11 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
-  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, events, audit: record });
+  const rateLimits = { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits;
+  const accounts = new AccountService({
+    db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, events, audit: record,
+    lockout: new LoginLockout(rateLimits.lockout, clock),
+  });
   // upload limits follow the settings (stored ones at start, then every change)
   settings.onChange((s) => files.setLimits({ maxBytes: s.uploadMaxBytes, types: s.uploadTypes }));
   const admin = new AdminService({
@@ -86,7 +91,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   });
   return {
     db, config, clock, ids, log, events, version: VERSION,
-    rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,
+    rateLimits,
     repos: { users, rooms, documents, messages },
     users, sessions, access, accounts,
     rooms: roomService,
