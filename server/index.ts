@@ -13,6 +13,8 @@ import type { Config } from './config.ts';
 import { buildServices, type Services } from './services.ts';
 import { createCollab } from './collab/collab.ts';
 import { createRouter, sendJson } from './http/router.ts';
+import { appPolicy, isHttps, securityHeaders } from './http/security-headers.ts';
+import { answerClientErrors } from './http/client-errors.ts';
 import { apiRoutes } from './http/api.ts';
 import { statsSource } from './ops/stats.ts';
 import { createMetrics } from './ops/metrics.ts';
@@ -129,6 +131,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   const caCert = caCertHandler(config);
   const oidc = oidcHandler(services);
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    securityHeaders(res, { https: isHttps(req) });
     const url = req.url ?? '/';
     if (url === '/api' || url.startsWith('/api/')) return void api(req, res);
     if (url === '/ca.crt' || url.startsWith('/ca.crt?')) return caCert(req, res);
@@ -139,7 +142,10 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
       return sendJson(res, 200, { status: 'ok', version: services.version });
     }
     if (url === '/metrics' || url.startsWith('/metrics?')) return void metrics.handle(req, res);
-    if (appHandler) return appHandler(req, res, () => sendJson(res, 404, { error: { code: 'not-found', message: 'Not found.' } }));
+    if (appHandler) {
+      appPolicy(req, res);
+      return appHandler(req, res, () => sendJson(res, 404, { error: { code: 'not-found', message: 'Not found.' } }));
+    }
     sendJson(res, 404, { error: { code: 'not-found', message: 'The web app is not built; run `npm run build`.' } });
   };
 
@@ -149,6 +155,8 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
   let httpsPort = 0;
   // the plain-HTTP port only makes sense next to HTTPS
   const redirect = tls && config.httpRedirectPort !== null ? redirectServer(caCert, () => httpsPort) : null;
+  // Node's own refusals (431, malformed framing, timeouts) answer in the API's JSON shape
+  answerClientErrors(server, services.log);
   server.on('upgrade', (req, socket, head) => {
     const pathname = (req.url ?? '').split('?')[0];
     if (pathname === '/collab' || pathname.startsWith('/collab/')) {

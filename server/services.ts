@@ -30,6 +30,7 @@ import { InviteService } from './domain/invites.ts';
 import { oidcIdentitiesRepo } from './repos/oidc-identities.ts';
 import { SsoAccounts } from './domain/sso-accounts.ts';
 import { OidcClient } from './auth/oidc.ts';
+import { LoginLockout } from './auth/lockout.ts';
 
 export const VERSION = '0.1.0';
 
@@ -82,8 +83,11 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
+  const rateLimits = { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits;
   const invites = new InviteService({ db, clock, ids, audit: record });
-  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record, ssoOnly: config.oidcOnly });
+  const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record, ssoOnly: config.oidcOnly,
+    lockout: new LoginLockout(rateLimits.lockout, clock),
+  });
   // single sign-on (null when OIDC_ISSUER is unset)
   const oidc = config.oidcIssuer && config.oidcClientId && config.oidcRedirectUri
     ? new OidcClient({ issuer: config.oidcIssuer, clientId: config.oidcClientId, clientSecret: config.oidcClientSecret, redirectUri: config.oidcRedirectUri, name: config.oidcName }, clock, log)
@@ -96,7 +100,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
   });
   return {
     db, config, clock, ids, log, events, version: VERSION,
-    rateLimits: { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits,
+    rateLimits,
     repos: { users, rooms, documents, messages },
     users, sessions, access, accounts,
     oidc,

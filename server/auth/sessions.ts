@@ -3,6 +3,12 @@
  * in constant time; expiry slides forward when less than half of the lifetime is left.
  * Lookups are cached briefly (onAuthenticate runs once per document per reconnect); revoking goes
  * through this module so the cache is dropped in the same step.
+ *
+ * Ended sessions (revoked, expired, their account deleted or disabled) leave a tombstone in memory, so
+ * that their holder is told `session-revoked` rather than `unauthorized` (a token that never existed).
+ * A tombstone keeps the secret's hash when it was known: only the holder of the real token gets the
+ * different answer. Tombstones live for one session lifetime, at most MAX_TOMBSTONES of them, and do
+ * not survive a restart (after one, an ended session's holder gets `unauthorized`: still a 401).
  */
 import { sha256 } from '@oslojs/crypto/sha2';
 import { constantTimeEqual } from '@oslojs/crypto/subtle';
@@ -14,6 +20,7 @@ import type { Clock, EventBus } from '../domain/deps.ts';
 
 const DAY = 24 * 60 * 60 * 1000;
 const CACHE_MS = 15_000;
+const MAX_TOMBSTONES = 50_000;
 
 export interface Session {
   id: string;
@@ -31,6 +38,8 @@ const hashSecret = (secret: string) => sha256(new TextEncoder().encode(secret));
 
 export class SessionService {
   private cache = new Map<string, { auth: Authenticated; at: number }>();
+  /** Ended session id → when it ended and its secret's hash (null when the row was already gone). Oldest first. */
+  private tombstones = new Map<string, { at: number; secretHash: Uint8Array | null }>();
 
   constructor(
     private sessions: SessionsRepo,
@@ -93,6 +102,29 @@ export class SessionService {
     return !!stored && constantTimeEqual(hashSecret(secret), stored);
   }
 
+  /**
+   * Why `validate` refused a token: `session-revoked` for a session that existed and has ended (its
+   * real token), `unauthorized` for anything else (no token, malformed, unknown, wrong secret).
+   */
+  refusal(token: string | null | undefined): 'session-revoked' | 'unauthorized' {
+    if (!token || token.length > 200) return 'unauthorized';
+    const dot = token.indexOf('.');
+    if (dot <= 0) return 'unauthorized';
+    const stone = this.tombstones.get(token.slice(0, dot));
+    if (!stone || this.clock.now() - stone.at > this.lifetimeMs) return 'unauthorized';
+    if (stone.secretHash && !constantTimeEqual(hashSecret(token.slice(dot + 1)), stone.secretHash)) return 'unauthorized';
+    return 'session-revoked';
+  }
+
+  private bury(id: string): void {
+    const cached = this.cache.get(id)?.auth as (Authenticated & { secretHash?: Uint8Array }) | undefined;
+    const row = cached?.secretHash ? null : this.sessions.byId(id);
+    const secretHash = cached?.secretHash ?? (row ? new Uint8Array(row.secret_hash) : null);
+    this.tombstones.delete(id);
+    this.tombstones.set(id, { at: this.clock.now(), secretHash });
+    while (this.tombstones.size > MAX_TOMBSTONES) this.tombstones.delete(this.tombstones.keys().next().value!);
+  }
+
   list(userId: string) {
     return this.sessions.byUser(userId);
   }
@@ -100,6 +132,7 @@ export class SessionService {
   /** Deletes sessions, drops them from the cache and tells the collaboration layer to close their sockets. */
   revoke(ids: string[], reason: 'session-revoked' | 'account-disabled' = 'session-revoked'): void {
     for (const id of ids) {
+      this.bury(id);
       this.sessions.remove(id);
       this.cache.delete(id);
     }
@@ -107,6 +140,7 @@ export class SessionService {
   }
 
   revokeOthers(userId: string, keepId: string): string[] {
+    for (const row of this.sessions.byUser(userId)) if (row.id !== keepId) this.bury(row.id);
     const ids = this.sessions.removeOthers(userId, keepId);
     for (const id of ids) this.cache.delete(id);
     if (ids.length) this.events.emit('sessions-revoked', ids);

@@ -91,7 +91,7 @@ export function createCollab(d: CollabDeps) {
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
   const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search, audit: d.audit });
   d.files.connect((name, fn) => writes.write(name, 'file-removed', (doc) => fn(doc)));
-  const presence = new Presence(() => hocuspocus.documents, d.clock);
+  const presence = new Presence(() => hocuspocus.documents, d.clock, d.rateLimits.typing.durationSec * 1000);
 
   const validation = new Validation({
     access: d.access, roomService: d.roomService, polls: d.polls, files: d.files, writes, rateLimits: d.rateLimits,
@@ -112,7 +112,7 @@ export function createCollab(d: CollabDeps) {
     maxDebounce: 10_000,
     timeout: d.idleTimeoutMs ?? 45_000,
     extensions: [
-      new Authentication({ sessions: d.sessions, access: d.access, sockets: () => sockets, clock: d.clock, log: d.log, documents: () => hocuspocus.documents }),
+      new Authentication({ sessions: d.sessions, access: d.access, sockets: () => sockets, clock: d.clock, log: d.log, documents: () => hocuspocus.documents, opens: d.rateLimits.documents }),
       validation,
       storage,
       new PresenceExtension({ presence: () => presence }),

@@ -22,6 +22,8 @@ export class Presence {
   constructor(
     private documents: () => Hocuspocus['documents'],
     private clock: Clock,
+    /** `rateLimits.typing`: one relayed typing signal per user per this interval. */
+    private typingIntervalMs = TYPING_MIN_INTERVAL_MS,
   ) {}
 
   status(userId: string): PresenceStatus {
@@ -57,14 +59,14 @@ export class Presence {
   /** Relays a typing signal with the sender's real id, at most every 1.5 s per user. */
   typing(document: Document, userId: string): void {
     const now = this.clock.now();
-    if (now - (this.lastTyping.get(userId) ?? -Infinity) < TYPING_MIN_INTERVAL_MS) return;
+    if (now - (this.lastTyping.get(userId) ?? -Infinity) < this.typingIntervalMs) return;
     this.lastTyping.set(userId, now);
     if (this.lastTyping.size > 10_000) this.prune(now);
     document.broadcastStateless(JSON.stringify({ t: 'typing', u: userId } satisfies StatelessFromServer));
   }
 
   private prune(now: number) {
-    for (const [u, at] of this.lastTyping) if (now - at >= TYPING_MIN_INTERVAL_MS) this.lastTyping.delete(u);
+    for (const [u, at] of this.lastTyping) if (now - at >= this.typingIntervalMs) this.lastTyping.delete(u);
   }
 
   /** At most one broadcast per user per interval; a change inside it is sent when it ends (if still a change). */

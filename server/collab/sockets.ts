@@ -11,7 +11,7 @@ import type { Authenticated, SessionService } from '../auth/sessions.ts';
 import { readCookie, originAllowed } from '../http/request-info.ts';
 import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import type { RateLimit } from '../http/rate-limits.ts';
+import { RATE_LIMITS, type RateLimit } from '../http/rate-limits.ts';
 import type { OutputGate } from './output-gate.ts';
 
 export interface SocketState {
@@ -28,7 +28,7 @@ export interface SocketState {
 }
 
 export const UNAUTH_DEADLINE_MS = 5_000;
-export const UNAUTH_PER_IP = 20;
+export const UNAUTH_PER_IP = RATE_LIMITS.unauthSockets.points;
 export const MAX_FRAME_BYTES = 2 * 1024 * 1024;
 /** Hocuspocus message types of the connection-level keep-alive (one byte, no document name). */
 const PING = Uint8Array.of(9);
@@ -66,19 +66,21 @@ export class CollabSockets {
   private upgradeLimiter: RateLimiterMemory;
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const refuse = (status: number, code: string) => {
-      socket.end(`HTTP/1.1 ${status} ${code}\r\nConnection: close\r\nContent-Type: application/json\r\n\r\n${JSON.stringify({ error: { code, message: code } })}`);
+    const refuse = (status: number, code: string, retryAfterSec?: number) => {
+      const retry = retryAfterSec ? `Retry-After: ${retryAfterSec}\r\n` : '';
+      socket.end(`HTTP/1.1 ${status} ${code}\r\nConnection: close\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n${retry}\r\n${JSON.stringify({ error: { code, message: code } })}`);
     };
     if (!originAllowed(req, this.allowedOrigins)) return refuse(403, 'bad-origin');
     const ip = req.socket.remoteAddress ?? 'unknown';
     try {
       await this.upgradeLimiter.consume(ip);
-    } catch {
-      return refuse(429, 'rate-limited');
+    } catch (r) {
+      return refuse(429, 'rate-limited', Math.max(1, Math.ceil(((r as { msBeforeNext?: number }).msBeforeNext ?? 1000) / 1000)));
     }
     const cookieToken = readCookie(req, 'session');
     const auth = this.sessions.validate(cookieToken);
-    if (!auth && (this.unauthByIp.get(ip) ?? 0) >= UNAUTH_PER_IP) return refuse(429, 'rate-limited');
+    // the sockets over the cap close within UNAUTH_DEADLINE_MS unless they authenticate
+    if (!auth && (this.unauthByIp.get(ip) ?? 0) >= UNAUTH_PER_IP) return refuse(429, 'rate-limited', UNAUTH_DEADLINE_MS / 1000);
 
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, ip, auth, auth ? cookieToken : null));
   }

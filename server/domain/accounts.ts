@@ -6,12 +6,16 @@ import type { SessionService } from '../auth/sessions.ts';
 import { hashPassword, verifyPassword, dummyHash } from '../auth/passwords.ts';
 import type { RoomService } from './rooms.ts';
 import type { Clock, EventBus, Ids } from './deps.ts';
-import { fail } from './errors.ts';
+import { DomainError, fail } from './errors.ts';
+import type { LoginLockout } from '../auth/lockout.ts';
 
 export const USERNAME = /^[A-Za-z0-9_]{3,20}$/;
+export const PASSWORD_MIN = 8;
+/** Longer passwords are refused (`weak-password`), and at login they match nothing. */
+export const PASSWORD_MAX = 200;
 
 export function checkPassword(password: string): void {
-  if (password.length < 8 || password.length > 200 || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) fail('weak-password');
+  if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX || !/[A-Za-z]/.test(password) || !/[0-9]/.test(password)) fail('weak-password');
 }
 
 export interface AccountDeps {
@@ -27,6 +31,8 @@ export interface AccountDeps {
   events: EventBus;
   /** OIDC_ONLY: password login for enabled server admins only (break-glass), no self-registration. */
   ssoOnly?: boolean;
+  /** Failed-login lockout (server/auth/lockout.ts); without it logins are limited by the HTTP rate limit only. */
+  lockout?: LoginLockout;
 }
 
 export class AccountService {
@@ -62,16 +68,28 @@ export class AccountService {
     return { user: toPublicUser(this.d.users.byId(id)!), token, session };
   }
 
-  async login(input: { username: string; password: string }, userAgent = '') {
+  /** `ip` keys the failed-login lockout: a lock refuses (`login-locked`) before any password is checked. */
+  async login(input: { username: string; password: string }, userAgent = '', ip = 'unknown') {
+    const lockout = this.d.lockout;
+    const wait = lockout?.retryAfterSec(input.username, ip) ?? 0;
+    if (wait > 0) {
+      const e = new DomainError('login-locked');
+      e.retryAfterSec = wait;
+      throw e;
+    }
     const user = this.d.users.byUsername(input.username);
-    if (!user) {
-      await verifyPassword(await dummyHash(), input.password);
+    if (!user || input.password.length > PASSWORD_MAX) {
+      // the same work as a wrong password, so that timing tells nothing about the username
+      await verifyPassword(await dummyHash(), input.password.slice(0, PASSWORD_MAX));
+      lockout?.failed(input.username, ip);
       return fail('invalid-credentials');
     }
     if (!(await verifyPassword(user.password_hash, input.password))) {
       if (user.is_admin) this.d.db.transaction(() => this.d.audit({ actorId: user.id, action: 'auth.admin-login-failed', targetType: 'user', targetId: user.id }))();
+      lockout?.failed(input.username, ip);
       fail('invalid-credentials');
     }
+    lockout?.succeeded(input.username, ip);
     if (user.disabled) fail('account-disabled');
     // after the password check: a wrong password reads the same for everyone (no admin oracle)
     if (this.d.ssoOnly && !user.is_admin) fail('password-login-disabled');

@@ -49,7 +49,7 @@ export function fileHeaders(type: string, name: string, inline: boolean): Record
     'content-disposition': `${inline ? 'inline' : 'attachment'}; filename="${fallback}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`,
     'x-content-type-options': 'nosniff',
     'cache-control': 'private, max-age=86400',
-    'content-security-policy': "default-src 'none'; sandbox",
+    'content-security-policy': "default-src 'none'; sandbox; frame-ancestors 'none'",
     'cross-origin-resource-policy': 'same-origin',
   };
 }
@@ -115,9 +115,10 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
   return [
     // ---- accounts -------------------------------------------------------------------------
     {
-      method: 'POST', path: '/api/register', auth: false, limit: 'auth',
+      method: 'POST', path: '/api/register', auth: false, limit: 'register',
       async handler(ctx) {
-        const body = await ctx.body(z.strictObject({ username: z.string().max(64), password: z.string().max(200), displayName: z.string().max(100).optional(), invite: z.string().max(100).optional() }));
+        // no length caps here: the account rules answer `invalid-username` / `weak-password` (the body is capped anyway)
+        const body = await ctx.body(z.strictObject({ username: z.string(), password: z.string(), displayName: z.string().max(100).optional(), invite: z.string().max(100).optional() }));
         return loggedIn(ctx, await s.accounts.register(body, ua(ctx)), 201);
       },
     },
@@ -133,8 +134,8 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     {
       method: 'POST', path: '/api/login', auth: false, limit: 'auth',
       async handler(ctx) {
-        const body = await ctx.body(z.strictObject({ username: z.string().max(64), password: z.string().max(200) }));
-        return loggedIn(ctx, await s.accounts.login(body, ua(ctx)));
+        const body = await ctx.body(z.strictObject({ username: z.string(), password: z.string() }));
+        return loggedIn(ctx, await s.accounts.login(body, ua(ctx), ctx.ip));
       },
     },
     {
@@ -164,7 +165,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     {
       method: 'PUT', path: '/api/me/password', auth: true, limit: 'auth',
       async handler(ctx) {
-        const body = await ctx.body(z.strictObject({ currentPassword: z.string().max(200), newPassword: z.string().max(200) }));
+        const body = await ctx.body(z.strictObject({ currentPassword: z.string().max(1000), newPassword: z.string() }));
         await s.accounts.changePassword(ctx.auth.user.id, ctx.auth.session.id, body);
         return { status: 204 };
       },
@@ -259,7 +260,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       },
     },
     {
-      method: 'POST', path: '/api/rooms/:id/pins', auth: true,
+      method: 'POST', path: '/api/rooms/:id/pins', auth: true, limit: 'pins',
       async handler(ctx) {
         const body = await ctx.body(z.union([
           z.strictObject({ messageId: z.string().min(8).max(40), segment: z.number().int().min(0) }),
@@ -279,7 +280,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       },
     },
     {
-      method: 'DELETE', path: '/api/rooms/:id/pins/:pinId', auth: true,
+      method: 'DELETE', path: '/api/rooms/:id/pins/:pinId', auth: true, limit: 'pins',
       handler(ctx) {
         s.polls.unpin(ctx.auth.user.id, ctx.params.id, ctx.params.pinId);
         return { status: 204 };
@@ -365,7 +366,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     {
       method: 'POST', path: '/api/admin/users', auth: true, admin: true,
       async handler(ctx) {
-        const body = await ctx.body(z.strictObject({ username: z.string().max(64), password: z.string().max(200), displayName: z.string().max(100).optional(), admin: z.boolean().optional() }));
+        const body = await ctx.body(z.strictObject({ username: z.string(), password: z.string(), displayName: z.string().max(100).optional(), admin: z.boolean().optional() }));
         return { status: 201, body: { user: await s.admin.createUser(ctx.auth.user.id, body) } };
       },
     },
@@ -379,7 +380,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     {
       method: 'POST', path: '/api/admin/users/:id/password', auth: true, admin: true,
       async handler(ctx) {
-        const body = await ctx.body(z.strictObject({ password: z.string().max(200) }));
+        const body = await ctx.body(z.strictObject({ password: z.string() }));
         await s.admin.resetPassword(ctx.auth.user.id, ctx.params.id, body.password);
         return { status: 204 };
       },

@@ -48,7 +48,7 @@ export interface Route {
   /** Server admins only: anyone else (signed in or not) gets `not-found`, as for a missing route. */
   admin?: boolean;
   /** The limiter bucket counted instead of the general write limit (`api`). */
-  limit?: 'auth' | 'upload' | 'search';
+  limit?: 'auth' | 'register' | 'upload' | 'search' | 'pins';
   handler(ctx: RequestContext): Promise<Reply> | Reply;
 }
 
@@ -57,44 +57,117 @@ interface Compiled extends Route {
   keys: string[];
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}) {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-  res.end(status === 204 ? undefined : text);
+/**
+ * `endAfter` (a refusal whose body is still coming, see drainRefused): the response is written whole
+ * at once with its length and `Connection: close`, our side of the socket is half-closed right
+ * after it (the client sees the answer and the end of it, and can stop sending), and the response
+ * ends when the rest of the body has been drained.
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}, endAfter?: Promise<void>) {
+  const text = status === 204 || body === undefined ? '' : JSON.stringify(body);
+  const framing = endAfter ? { 'content-length': String(Buffer.byteLength(text)), connection: 'close' } : {};
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers, ...framing });
+  if (!endAfter) return void res.end(text || undefined);
+  res.write(text);
+  res.socket?.end();
+  void endAfter.then(() => res.end());
 }
 
-export function sendError(res: ServerResponse, e: DomainError) {
-  sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.retryAfterSec ? { 'retry-after': String(e.retryAfterSec) } : {});
-}
-
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  const length = Number(req.headers['content-length'] ?? 0);
-  if (length > MAX_JSON_BYTES) fail('payload-too-large');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_JSON_BYTES) fail('payload-too-large');
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return {};
-  if (type !== 'application/json') fail('unsupported-media-type');
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    return fail('invalid-json');
-  }
+export function sendError(res: ServerResponse, e: DomainError, endAfter?: Promise<void>) {
+  sendJson(res, e.status, { error: { code: e.code, message: e.message } }, e.retryAfterSec ? { 'retry-after': String(e.retryAfterSec) } : {}, endAfter);
 }
 
 /**
- * A refusal before the body was read (an upload over the limit, of a room the user is not in): the
- * rest is not read. The answer goes out with `Connection: close`, and the socket is half-closed
- * after it so that the client can read the answer before the connection goes away.
+ * Reads a JSON body of at most MAX_JSON_BYTES. Listeners, not `for await`: leaving an async iterator
+ * early destroys the request, and with it the socket the 413 has to go out on. A client that goes
+ * away mid-body rejects with ClientAborted (no answer, no error log).
  */
-function stopReading(req: IncomingMessage, res: ServerResponse): void {
-  req.pause();
-  res.setHeader('connection', 'close');
+function readBody(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (length > MAX_JSON_BYTES) fail('payload-too-large');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('aborted', onAbort);
+      req.off('error', onAbort);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_JSON_BYTES) {
+        done();
+        return reject(new DomainError('payload-too-large'));
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      if (size === 0) return resolve({});
+      if (type !== 'application/json') return reject(new DomainError('unsupported-media-type'));
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new DomainError('invalid-json'));
+      }
+    };
+    const onAbort = () => {
+      done();
+      reject(new ClientAborted());
+    };
+    const onClose = () => {
+      if (!req.complete) onAbort();
+    };
+    req.on('data', onData);
+    req.once('end', onEnd);
+    req.once('aborted', onAbort);
+    req.once('error', onAbort);
+    req.once('close', onClose);
+  });
+}
+
+/** What a refused request may still send after its answer before the socket is cut. */
+export const DRAIN_BYTES = 8 * 1024 * 1024;
+export const DRAIN_MS = 10_000;
+
+/**
+ * A refusal before the body was read (a body over the limit, an upload to a room the user is not in):
+ * the answer goes out at once, complete, and our side of the connection is closed after it (see
+ * sendJson); then the rest of the body is read and dropped until the client stops (it sees the end
+ * of the answer), up to DRAIN_BYTES or DRAIN_MS, when the socket is cut. This is nginx's lingering
+ * close. Closing the socket at once instead would lose the answer: the kernel answers bytes still
+ * arriving on a closed socket with a RST, and a client busy sending drops the response it has not
+ * read yet. Resolves when the response may end.
+ */
+function drainRefused(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let read = 0;
+    const cut = () => {
+      req.socket.destroy();
+      resolve();
+    };
+    const timer = setTimeout(cut, DRAIN_MS);
+    timer.unref();
+    req.on('data', (chunk: Buffer) => {
+      read += chunk.length;
+      if (read > DRAIN_BYTES) cut();
+    });
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    req.once('end', done);
+    req.once('close', done);
+    req.resume();
+  });
+}
+
+/** The client is gone (reset, aborted mid-body): there is no one to answer. */
+function clientGone(req: IncomingMessage, res: ServerResponse): boolean {
+  return req.socket.destroyed || res.destroyed || (!req.complete && req.readableAborted);
 }
 
 async function sendFile(req: IncomingMessage, res: ServerResponse, file: { path: string; headers: Record<string, string> }): Promise<void> {
@@ -125,8 +198,11 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
     });
     return { ...r, regex: new RegExp(`^${pattern}$`), keys };
   });
-  const limiter = (name: 'auth' | 'upload' | 'search' | 'api') => new RateLimiterMemory({ points: deps.rateLimits[name].points, duration: deps.rateLimits[name].durationSec });
-  const limiters = { auth: limiter('auth'), upload: limiter('upload'), search: limiter('search'), api: limiter('api') };
+  type Bucket = NonNullable<Route['limit']> | 'api';
+  const limiter = (name: Bucket) => new RateLimiterMemory({ points: deps.rateLimits[name].points, duration: deps.rateLimits[name].durationSec });
+  const limiters: Record<Bucket, RateLimiterMemory> = {
+    auth: limiter('auth'), register: limiter('register'), upload: limiter('upload'), search: limiter('search'), pins: limiter('pins'), api: limiter('api'),
+  };
   const consume = async (limiter: RateLimiterMemory, key: string, name: string) => {
     try {
       await limiter.consume(key);
@@ -175,7 +251,7 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
         if (!auth || auth.user.is_admin !== 1) fail('not-found');
       } else if (route.auth) {
         auth = deps.sessions.validate(token);
-        if (!auth) fail('unauthorized');
+        if (!auth) fail(deps.sessions.refusal(token));
       }
       // CSRF: a browser sends the cookie on its own; a write carried by the cookie must come from our origin
       // CSRF: what a browser sends on its own (the cookie, or a login form post) must come from our origin;
@@ -223,12 +299,20 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       }
       sendJson(res, reply.status ?? 200, reply.body, reply.headers);
     } catch (e) {
-      if (e instanceof ClientAborted) return void res.destroy();
+      // a client abort is not our failure: no answer, no error-level log
+      if (e instanceof ClientAborted || clientGone(req, res)) {
+        deps.log.debug({ requestId, method: req.method, path: (req.url ?? '').split('?')[0] }, 'client went away mid-request');
+        return void res.destroy();
+      }
+      if (res.headersSent) {
+        deps.log.error({ err: e, requestId, method: req.method, path: (req.url ?? '').split('?')[0] }, 'failed mid-response');
+        return void res.destroy();
+      }
       const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-      if (hasBody && !req.complete) stopReading(req, res);
-      if (e instanceof DomainError) return sendError(res, e);
+      const drained = hasBody && !req.complete ? drainRefused(req) : undefined;
+      if (e instanceof DomainError) return sendError(res, e, drained);
       deps.log.error({ err: e, requestId, method: req.method, path: (req.url ?? '').split('?')[0] }, 'unexpected error');
-      sendJson(res, 500, { error: { code: 'internal-error', message: ERRORS['internal-error'].message } });
+      sendJson(res, 500, { error: { code: 'internal-error', message: ERRORS['internal-error'].message } }, {}, drained);
     }
   };
 }

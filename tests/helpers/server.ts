@@ -18,6 +18,9 @@ export interface TestServer {
 /** Generous auth/API limits so that fixtures can register many users; rate-limit tests pass their own. */
 export const TEST_LIMITS = {
   auth: { ...RATE_LIMITS.auth, points: 10_000 },
+  register: { ...RATE_LIMITS.register, points: 10_000 },
+  lockout: { ...RATE_LIMITS.lockout, points: 10_000 },
+  documents: { ...RATE_LIMITS.documents, points: 100_000 },
   api: { ...RATE_LIMITS.api, points: 100_000 },
   upgrade: { ...RATE_LIMITS.upgrade, points: 100_000 },
   sso: { ...RATE_LIMITS.sso, points: 10_000 },

@@ -57,7 +57,7 @@ describe('revoking one session', () => {
     const r = await u.api('DELETE', `/api/me/sessions/${second.id}`);
     expect(r.status).toBe(204);
     const me = await second.api('GET', '/api/me');
-    expect([me.status, me.body.error.code]).toEqual([401, 'unauthorized']);
+    expect([me.status, me.body.error.code]).toEqual([401, 'session-revoked']);
     await waitFor(() => seg.closes.includes('session-revoked'), { timeout: 1000, message: 'the revoked socket to close' });
     expect((await u.api('GET', '/api/me')).status).toBe(200);
     socket.destroy();
@@ -134,7 +134,7 @@ describe('a password change', () => {
 
     for (const s of others) {
       const me = await s.api('GET', '/api/me');
-      expect([me.status, me.body.error.code]).toEqual([401, 'unauthorized']);
+      expect([me.status, me.body.error.code]).toEqual([401, 'session-revoked']);
     }
     // the providers reconnect by themselves and are turned away
     await waitFor(() => otherDocs.every((d) => d.denied.includes('unauthorized')), { message: 'reconnects to be refused' });

@@ -4,7 +4,8 @@
  * - onAuthenticate fires once per document per (re)connect. It validates the provider's token, or
  *   re-validates the socket's cookie session (cached, so a revoked session cannot open more
  *   documents), and decides access through the access policy; the head and user documents are
- *   read-only. Throwing refuses the document with the error's code as the close reason.
+ *   read-only. Throwing refuses the document with the error's code as the close reason. Each
+ *   document opened counts against the user's `documents` rate limit (`rate-limited` beyond it).
  * - connected fires once the connection is attached. A document can finish unloading between
  *   createDocument() resolving and the connection attaching (a Hocuspocus race): such a connection
  *   would never hear later writes, so it is asked to re-sync (`resync`, transient).
@@ -17,6 +18,8 @@ import type { Clock } from '../../domain/deps.ts';
 import { DomainError, ERRORS } from '../../domain/errors.ts';
 import type { CollabSockets } from '../sockets.ts';
 import { refusal, type CollabContext } from '../context.ts';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { RateLimit } from '../../http/rate-limits.ts';
 
 export class Authentication implements Extension {
   extensionName = 'authentication';
@@ -30,8 +33,14 @@ export class Authentication implements Extension {
       clock: Clock;
       log: Logger;
       documents: () => Map<string, unknown>;
+      /** `rateLimits.documents`: documents a user may open per interval (all sockets together). */
+      opens?: RateLimit;
     },
-  ) {}
+  ) {
+    const l = configuration.opens;
+    this.opens = l ? new RateLimiterMemory({ points: l.points, duration: l.durationSec }) : null;
+  }
+  private opens: RateLimiterMemory | null;
 
   async onAuthenticate({ token, documentName, context, connectionConfig }: onAuthenticatePayload<CollabContext>): Promise<CollabContext> {
     const c = this.configuration;
@@ -45,6 +54,7 @@ export class Authentication implements Extension {
       }
       if (!auth) throw new DomainError('unauthorized');
       if (context.socket?.closed) throw new DomainError('session-revoked');
+      if (this.opens) await this.opens.consume(auth.user.id).catch(() => { throw new DomainError('rate-limited'); });
       const access = c.access.document(auth.user.id, documentName);
       connectionConfig.readOnly = access.readOnly;
       if (context.socket) c.sockets().bind(context.socket, auth);
