@@ -39,5 +39,7 @@ if (fs.existsSync(bundleFile)) {
 const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'static')), fs.statSync(path.join(root, 'svelte.config.js')).mtimeMs, fs.statSync(path.join(root, 'vite.config.ts')).mtimeMs);
 if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < sources) {
   console.log('[ensure-build] building the web app (vite build)…');
-  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: root, stdio: 'inherit' });
+  // NODE_ENV=production whoever calls us: from inside vitest (NODE_ENV=test) Vite would resolve the
+  // `development` export conditions and ship Svelte's and SvelteKit's dev-only code
+  execFileSync(process.execPath, [path.join(root, 'node_modules', 'vite', 'bin', 'vite.js'), 'build'], { cwd: root, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } });
 }
