@@ -53,6 +53,7 @@ export const ERRORS = {
   'anonymous-vote': { status: 400, close: 4400, message: 'Votes in anonymous polls go through POST /api/polls/:id/vote (a document entry would show who voted).' },
   'not-your-vote': { status: 403, close: 4403, message: 'You can only cast your own vote.' },
   'not-poll-owner': { status: 403, close: 4403, message: 'Only the poll creator or a room admin may close it.' },
+  'not-pin-owner': { status: 403, close: 4403, message: 'Only the member who pinned a notice or a room admin may unpin it.' },
   'invalid-limit': { status: 400, close: 4400, message: 'limit must be an integer (it is clamped to 1..100).' },
   'invalid-offset': { status: 400, close: 4400, message: 'offset must be a non-negative integer (at most 10000).' },
   'last-server-admin': { status: 409, close: 4409, message: 'The server must keep at least one enabled server admin.' },

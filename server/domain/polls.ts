@@ -173,10 +173,15 @@ export class PollService {
     return toPin(row);
   }
 
+  /**
+   * Takes a notice down: whoever pinned it, or an admin of a group room. In a 1:1 both people are
+   * equals (nobody administers the other), so either may take down any notice there.
+   */
   unpin(actorId: string, roomId: string, pinId: string): void {
-    this.d.access.membership(actorId, roomId);
+    const { room } = this.d.access.membership(actorId, roomId);
     const pin = this.d.polls.pin(pinId, roomId);
     if (!pin) fail('not-found');
+    if (pin!.created_by !== actorId && room.kind === 'group' && !this.d.access.moderates(actorId, roomId)) fail('not-pin-owner');
     this.d.polls.deletePin(pinId);
     this.d.events.emit('head-changed', roomId);
     this.d.events.emit('system-line', roomId, { author: actorId, text: '', system: { type: 'unpinned', pinId, excerpt: cut(pin!.text, 80) } });

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { startServer, type TestServer } from '../helpers/server.ts';
 import { loadSvelteKitHandler } from '../../server/index.ts';
+import { messageAction } from './timeline-page.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
@@ -78,11 +79,8 @@ describe.runIf(hasChromium)('web app: two people chat in a 1:1 room', () => {
   const messageWith = (page: Page, text: string) => page.getByTestId('message').filter({ hasText: text });
   const textOf = (msg: Locator) => msg.locator('.text, .tombstone').innerText();
 
-  /** A message's actions show when it is hovered, tapped (touch) or focused. */
-  async function act(msg: Locator, action: 'Reply' | 'Edit' | 'Delete') {
-    await msg.locator('.bubble').click();
-    await msg.getByRole('button', { name: action, exact: true }).click();
-  }
+  /** A message's actions: the hover toolbar on a desktop, the long-press sheet on a phone. */
+  const act = (msg: Locator, action: 'Reply' | 'Edit' | 'Delete') => messageAction(msg, action);
 
   it('registers, starts a 1:1, sends, replies, edits and deletes across two browsers', async () => {
     const tag = Math.random().toString(36).slice(2, 8);
@@ -153,7 +151,6 @@ describe.runIf(hasChromium)('web app: two people chat in a 1:1 room', () => {
 
     // alice deletes it; bob sees the tombstone, and the reply's quote follows
     await act(aliceMsg, 'Delete');
-    await aliceMsg.getByRole('button', { name: 'Delete', exact: true }).click();
     await bobSees.getByText('message deleted').waitFor({ timeout: WAIT });
     expect(await bobSees.innerText()).not.toContain('안녕하세요');
     await messageWith(alice, 'Hi Alice!').getByTestId('reply-quote').filter({ hasText: 'message deleted' }).waitFor({ timeout: WAIT });

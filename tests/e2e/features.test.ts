@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { apiClient, makeRoom, type TestServer, type TestUser } from '../helpers/server.ts';
 import { launchBrowser, requireChromium, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
+import { messageAction, type MessageActionName } from './timeline-page.ts';
 
 const hasChromium = requireChromium('tests/e2e/features.test.ts');
 
@@ -65,11 +66,8 @@ describe.runIf(hasChromium)('conversation features in a group room', () => {
     return msg;
   }
 
-  /** A message's actions show on hover or focus. */
-  async function act(msg: Locator, action: string) {
-    await msg.locator('.bubble').click();
-    await msg.getByRole('button', { name: action, exact: true }).click();
-  }
+  /** A message's actions: the hover toolbar and its "More" menu. */
+  const act = (msg: Locator, action: MessageActionName) => messageAction(msg, action);
 
   it('counts a message unread until the other member opens the room', async () => {
     await a.goto(roomUrl());
@@ -142,9 +140,15 @@ describe.runIf(hasChromium)('conversation features in a group room', () => {
       await page.locator('[data-testid="system-line"][data-type="pinned"]').filter({ hasText: 'Alice Kim pinned: hello team' }).waitFor({ timeout: WAIT });
     }
     await shoot(b, 'features-pin');
-    await b.getByTestId('pin-banner').getByRole('button', { name: 'Unpin' }).click();
+    // bob may not take down alice's notice (he neither pinned it nor administers the room); alice may, after a confirmation
+    await b.getByTestId('pin-toggle').click();
+    await b.getByTestId('pin-list').filter({ hasText: 'hello team' }).waitFor({ timeout: WAIT });
+    expect(await b.getByTestId('pin-list').getByRole('button', { name: 'Take down' }).count()).toBe(0);
+    await a.getByTestId('pin-toggle').click();
+    await a.getByTestId('pin-list').getByRole('button', { name: 'Take down' }).click();
+    await a.getByTestId('confirm-dialog').getByRole('button', { name: 'Take down' }).click();
     for (const page of [a, b]) await expect.poll(() => page.getByTestId('pin-banner').count(), { timeout: WAIT }).toBe(0);
-    await a.locator('[data-testid="system-line"][data-type="unpinned"]').filter({ hasText: '김민수 unpinned: hello team' }).waitFor({ timeout: WAIT });
+    await a.locator('[data-testid="system-line"][data-type="unpinned"]').filter({ hasText: 'Alice Kim unpinned: hello team' }).waitFor({ timeout: WAIT });
   }, 60_000);
 
   it('runs a poll: both vote, tallies show 2, the creator closes it and voting stops', async () => {

@@ -369,7 +369,9 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
       // the refusal drops the segment's local copy: the post leaves the timeline for the failed list
       const failed = p.getByTestId('failed-message');
       await failed.filter({ hasText: long }).waitFor({ timeout: WAIT });
-      expect(await failed.first().innerText()).toContain('message-too-long');
+      // human words, never the raw code (which stays in data-code for tests and support)
+      expect(await failed.first().getAttribute('data-code')).toBe('message-too-long');
+      expect(await failed.first().getByTestId('failed-reason').innerText()).toBe('Not sent: The message is too long.');
       await p.getByTestId('notice').filter({ hasText: 'message-too-long' }).first().waitFor({ timeout: WAIT });
       await send(p, 'third');
       await p.locator('[data-testid="message"]:not([data-pending])').filter({ hasText: 'third' }).waitFor({ timeout: WAIT });
@@ -395,7 +397,7 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
       expect(await failed.count()).toBe(1);
 
       // a discarded one is gone for good
-      await failed.filter({ hasText: long }).getByRole('button', { name: 'Discard' }).click();
+      await failed.filter({ hasText: long }).getByRole('button', { name: 'Delete' }).click();
       await waitFor(async () => (await failed.count()) === 0, { timeout: WAIT, message: 'discarded' });
       await p.reload();
       await p.getByTestId('message').filter({ hasText: 'third' }).waitFor({ timeout: WAIT });

@@ -11,6 +11,7 @@ import { en } from '../../src/lib/i18n/en.ts';
 import { ko } from '../../src/lib/i18n/ko.ts';
 import { pickLocale } from '../../src/lib/i18n/locale.svelte.ts';
 import { launchBrowser, requireChromium, shoot, signIn, startAppServer, WAIT, watchForeign } from './browser-harness.ts';
+import { messageAction } from './timeline-page.ts';
 
 /** Every key path of a string table, with `()` marking functions. */
 function shape(table: object, prefix = ''): string[] {
@@ -245,8 +246,7 @@ describe.runIf(hasChromium)('web app UI', () => {
     await composer.fill('reply target');
     await composer.press('Enter');
     const msg = page.getByTestId('message').filter({ hasText: 'reply target' });
-    await msg.locator('.bubble').click();
-    await msg.getByRole('button', { name: 'Reply', exact: true }).click();
+    await messageAction(msg, 'Reply');
     const context = page.getByTestId('composer-context');
     await context.waitFor({ timeout: WAIT });
     await page.keyboard.press('Escape');

@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { makeRoom, makeUser, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
 import { connectSocket, openDoc } from '../helpers/collab.ts';
 import type { Message, Receipt } from '../../src/lib/protocol/schema.ts';
-import { rendered, connection, write, send, openControlled } from './timeline-page.ts';
+import { rendered, connection, write, send, openControlled, messageAction } from './timeline-page.ts';
 import { browserSuite, requireChromium, shoot, WAIT } from './browser-harness.ts';
 
 const hasChromium = requireChromium('tests/e2e/unsent.test.ts');
@@ -24,9 +24,7 @@ const numbered = (label: string, n: number) => Array.from({ length: n }, (_, i) 
 
 async function act(page: Page, text: string, action: 'Edit' | 'Delete'): Promise<void> {
   const msg = page.getByTestId('message').filter({ hasText: text }).first();
-  await msg.locator('.bubble').click();
-  await msg.getByRole('button', { name: action, exact: true }).click();
-  if (action === 'Delete') await msg.getByRole('button', { name: 'Delete', exact: true }).click();
+  await messageAction(msg, action);
 }
 
 /** The open segment as the server holds it, in receipt order ('(deleted)' for tombstones). */

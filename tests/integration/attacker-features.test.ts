@@ -198,6 +198,41 @@ describe('votes: a member cannot', () => {
   });
 });
 
+describe('unpinning: only the pinner or a room admin', () => {
+  it('a member cannot take down a notice someone else pinned, by API or by writing the head', async () => {
+    const { body } = await alice.api('POST', `/api/rooms/${roomId}/pins`, { text: '전체 공지: 금요일 휴무\n사무실 문 닫습니다' });
+    const pinId: string = body.pin.id;
+    await waitFor(() => headWitness.doc.getMap(HEAD_PINS).has(pinId), { message: 'the pin in the head' });
+    // raw HTTP: refused with its code, the pin stays
+    const res = await bob.api('DELETE', `/api/rooms/${roomId}/pins/${pinId}`);
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe('not-pin-owner');
+    // raw Yjs: the head is server-written, a delete of the entry is refused
+    await expectRefused(bob, (doc) => doc.getMap(HEAD_PINS).delete(pinId), 'read-only', head);
+    expect(server.app.services.polls.roomPins(roomId).map((p) => p.id)).toContain(pinId);
+    expect(headWitness.doc.getMap(HEAD_PINS).has(pinId)).toBe(true);
+    // positive control: the admin who pinned it may
+    expect((await alice.api('DELETE', `/api/rooms/${roomId}/pins/${pinId}`)).status).toBe(204);
+    await waitFor(() => !headWitness.doc.getMap(HEAD_PINS).has(pinId), { message: 'the pin gone from the head' });
+  });
+
+  it('the pinner takes down their own notice, and an admin anyone\'s', async () => {
+    const own = (await bob.api('POST', `/api/rooms/${roomId}/pins`, { text: "bob's notice" })).body.pin;
+    expect((await bob.api('DELETE', `/api/rooms/${roomId}/pins/${own.id}`)).status).toBe(204);
+    const other = (await bob.api('POST', `/api/rooms/${roomId}/pins`, { text: 'another of bob' })).body.pin;
+    expect((await alice.api('DELETE', `/api/rooms/${roomId}/pins/${other.id}`)).status).toBe(204);
+    await waitFor(() => !headWitness.doc.getMap(HEAD_PINS).has(other.id), { message: 'both gone' });
+  });
+
+  it('in a 1:1 either person may (nobody administers the other)', async () => {
+    const dm = await alice.api('POST', '/api/rooms', { memberIds: [bob.id] });
+    expect(dm.status).toBeLessThan(300);
+    const dmId: string = dm.body.room.id;
+    const pin = (await alice.api('POST', `/api/rooms/${dmId}/pins`, { text: 'between us' })).body.pin;
+    expect((await bob.api('DELETE', `/api/rooms/${dmId}/pins/${pin.id}`)).status).toBe(204);
+  });
+});
+
 describe('server-written documents: a member cannot write', () => {
   it('tallies, pins or read positions', async () => {
     await expectRefused(bob, (doc) => doc.getMap<Poll>(HEAD_POLLS).set(poll.id, { ...poll, tallies: { [poll.options[1].id]: 999 } }), 'read-only', head);

@@ -292,6 +292,7 @@ export const en = {
     'anonymous-vote': 'Votes in anonymous polls go through the server.',
     'not-your-vote': 'You can only cast your own vote.',
     'not-poll-owner': 'Only the poll creator or a chat admin may close it.',
+    'not-pin-owner': 'Only the person who posted a notice or a chat admin may take it down.',
   } as Record<string, string>,
   /** Files in the chat (display side): attachments, the image viewer, the room's file list. */
   files: {
@@ -631,6 +632,42 @@ export const en = {
   /** What the server's retention policy means for the user. */
   retention: {
     note: (days: number) => (days === 1 ? 'Messages are deleted after 1 day.' : `Messages are deleted after ${days} days.`),
+  },
+  // timeline (issue 11)
+  timeline: {
+    unreadDivider: 'Unread messages',
+    newMessages: (n: number) => (n === 1 ? '1 new message' : `${n} new messages`),
+    toLatest: 'Jump to the latest',
+    more: 'More',
+    moreFor: 'More actions',
+    copy: 'Copy text',
+    copied: 'Copied',
+    copyFailed: 'Could not copy.',
+    pendingOnline: 'Sending…',
+    pendingOffline: 'Waiting · sends when connected',
+    notSent: 'Not sent',
+    notSentWhy: (reason: string) => `Not sent: ${reason}`,
+    unknownRefusal: 'The server did not accept this message.',
+    retry: 'Retry',
+    discard: 'Delete',
+    sheetTitle: 'Message',
+    cancel: 'Cancel',
+    quoteJump: 'Go to the original message',
+    linkHint: (url: string) => url,
+    notices: 'Notices',
+    noticeCount: (n: number) => (n === 1 ? '1 notice' : `${n} notices`),
+    expand: 'Show the whole notice',
+    collapse: 'Collapse',
+    allNotices: 'All notices',
+    noticePlaceholder: 'Write a notice for everyone in this chat',
+    noticeLength: (n: number, max: number) => `${n}/${max}`,
+    unpin: 'Take down',
+    unpinTitle: 'Take down this notice?',
+    unpinBody: 'It disappears for everyone in this chat.',
+    unpinAllowed: 'The person who posted it or a chat admin can take it down.',
+    viewMessage: 'View message',
+    pinnedAt: (name: string, when: string) => `${name} · ${when}`,
+    hiddenOn: 'Long-press a message for actions',
   },
 };
 
