@@ -18,6 +18,7 @@ import { RATE_LIMITS, type RateLimits } from './http/rate-limits.ts';
 import { filesRepo } from './repos/files.ts';
 import { FileStore } from './files/store.ts';
 import { FileService } from './files/service.ts';
+import { AvatarService } from './files/avatars.ts';
 import { createClamd } from './files/clamav.ts';
 import { searchRepo } from './repos/search.ts';
 import { SearchService } from './search/service.ts';
@@ -78,6 +79,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
+  const avatars = new AvatarService({ users, store: fileStore, clock });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, events, audit: record });
   // upload limits follow the settings (stored ones at start, then every change)
   settings.onChange((s) => files.setLimits({ maxBytes: s.uploadMaxBytes, types: s.uploadTypes }));
@@ -93,6 +95,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     polls,
     files,
     fileStore,
+    avatars,
     search,
     retention,
     audit,
