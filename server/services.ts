@@ -18,6 +18,7 @@ import { RATE_LIMITS, type RateLimits } from './http/rate-limits.ts';
 import { filesRepo } from './repos/files.ts';
 import { FileStore } from './files/store.ts';
 import { FileService } from './files/service.ts';
+import { AvatarService } from './files/avatars.ts';
 import { createClamd } from './files/clamav.ts';
 import { searchRepo } from './repos/search.ts';
 import { SearchService } from './search/service.ts';
@@ -83,6 +84,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
+  const avatars = new AvatarService({ users, store: fileStore, clock });
   const rateLimits = { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits;
   const invites = new InviteService({ db, clock, ids, audit: record });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record, ssoOnly: config.oidcOnly,
@@ -109,6 +111,7 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     polls,
     files,
     fileStore,
+    avatars,
     search,
     retention,
     audit,

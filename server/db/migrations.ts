@@ -311,4 +311,12 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       ALTER TABLE users ADD COLUMN invite_id TEXT;
     `,
   },
+  {
+    id: 11,
+    name: 'user-avatars',
+    sql: `
+      -- when the user last set a profile photo (null: none); the bytes are a file under uploads/avatars
+      ALTER TABLE users ADD COLUMN avatar_at INTEGER;
+    `,
+  },
 ];

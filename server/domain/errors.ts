@@ -68,6 +68,7 @@ export const ERRORS = {
   'upload-token-used': { status: 409, close: 4409, message: 'That upload token has been used.' },
   'upload-token-expired': { status: 410, close: 4410, message: 'That upload token has expired; fetch a new one from the upload job.' },
   'file-not-ready': { status: 409, close: 4409, message: 'The file is still being scanned, or was rejected.' },
+  'not-an-image': { status: 415, close: 4400, message: 'A profile photo must be a JPEG, PNG, WebP, GIF or AVIF image.' },
   'attachment-mismatch': { status: 400, close: 4400, message: 'An attachment must carry the name, size, type and dimensions of its upload.' },
   // single sign-on (OIDC): the browser flow shows these on the login page (`/login?error=<code>`)
   'password-login-disabled': { status: 403, close: 4403, message: 'Password login is off on this server; sign in with the company account.' },

@@ -16,6 +16,8 @@ export class FileStore {
   readonly quarantineDir: string;
   readonly filesDir: string;
   readonly thumbsDir: string;
+  /** Profile photos: one 256 px WebP per user, named by the user id. */
+  readonly avatarsDir: string;
 
   constructor(dataDir: string) {
     this.root = path.join(dataDir, 'uploads');
@@ -23,7 +25,8 @@ export class FileStore {
     this.quarantineDir = path.join(this.root, 'quarantine');
     this.filesDir = path.join(this.root, 'files');
     this.thumbsDir = path.join(this.root, 'thumbs');
-    for (const d of [this.tmpDir, this.quarantineDir, this.filesDir, this.thumbsDir]) fs.mkdirSync(d, { recursive: true });
+    this.avatarsDir = path.join(this.root, 'avatars');
+    for (const d of [this.tmpDir, this.quarantineDir, this.filesDir, this.thumbsDir, this.avatarsDir]) fs.mkdirSync(d, { recursive: true });
   }
 
   private safe(id: string): string {
@@ -42,6 +45,10 @@ export class FileStore {
   }
   thumbPath(id: string): string {
     return path.join(this.thumbsDir, `${this.safe(id)}.webp`);
+  }
+
+  avatarPath(userId: string): string {
+    return path.join(this.avatarsDir, `${this.safe(userId)}.webp`);
   }
 
   /** Removes every copy of a file's bytes (quarantine, files, thumbnail); missing ones are fine. */

@@ -146,7 +146,8 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
         return { status: 204, headers: { 'set-cookie': sessionCookie(ctx, '', 0) } };
       },
     },
-    { method: 'GET', path: '/api/me', auth: true, handler: (ctx) => ({ body: { user: toPublicUser(ctx.auth.user), sessionId: ctx.auth.session.id } }) },
+    // the row is read again: the session's cached copy may predate a profile or photo change
+    { method: 'GET', path: '/api/me', auth: true, handler: (ctx) => ({ body: { user: toPublicUser(s.repos.users.byId(ctx.auth.user.id) ?? ctx.auth.user), sessionId: ctx.auth.session.id } }) },
     {
       method: 'PATCH', path: '/api/me', auth: true,
       async handler(ctx) {
@@ -159,6 +160,7 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       async handler(ctx) {
         const body = await ctx.body(z.strictObject({ password: z.string().max(200) }));
         await s.accounts.deleteAccount(ctx.auth.user.id, body.password);
+        await s.avatars.remove(ctx.auth.user.id);
         return { status: 204, headers: { 'set-cookie': sessionCookie(ctx, '', 0) } };
       },
     },
@@ -188,6 +190,23 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
         s.sessions.revoke([ctx.params.id]);
         return { status: 204 };
       },
+    },
+    {
+      method: 'POST', path: '/api/me/avatar', auth: true, limit: 'upload',
+      async handler(ctx) {
+        await s.avatars.set(ctx.auth.user.id, ctx.raw());
+        return { body: { user: toPublicUser(s.repos.users.byId(ctx.auth.user.id)!) } };
+      },
+    },
+    {
+      method: 'GET', path: '/api/users/:id/avatar', auth: true,
+      handler: (ctx) => ({
+        file: {
+          path: s.avatars.path(ctx.params.id),
+          // versioned URLs (`?v=avatarAt`): a new photo is a new URL, so the old one may be cached long
+          headers: { ...fileHeaders('image/webp', 'avatar.webp', true), 'cache-control': 'private, max-age=31536000, immutable' },
+        },
+      }),
     },
     {
       method: 'GET', path: '/api/users', auth: true,
@@ -387,8 +406,9 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
     },
     {
       method: 'DELETE', path: '/api/admin/users/:id', auth: true, admin: true,
-      handler(ctx) {
+      async handler(ctx) {
         s.admin.deleteUser(ctx.auth.user.id, ctx.params.id);
+        await s.avatars.remove(ctx.params.id);
         return { status: 204 };
       },
     },

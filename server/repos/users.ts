@@ -10,6 +10,8 @@ export interface UserRow {
   is_admin: number;
   disabled: number;
   created_at: number;
+  /** When the profile photo was last set (ms), null without one. */
+  avatar_at: number | null;
 }
 
 export interface PublicUser {
@@ -18,6 +20,8 @@ export interface PublicUser {
   displayName: string;
   statusMessage: string;
   isAdmin: boolean;
+  /** Present when the user has a profile photo: its version (ms), for `GET /api/users/:id/avatar?v=`. */
+  avatarAt?: number;
 }
 
 export const toPublicUser = (u: UserRow): PublicUser => ({
@@ -26,6 +30,7 @@ export const toPublicUser = (u: UserRow): PublicUser => ({
   displayName: u.display_name,
   statusMessage: u.status_message,
   isAdmin: u.is_admin === 1,
+  ...(u.avatar_at ? { avatarAt: u.avatar_at } : {}),
 });
 
 export function usersRepo(db: Db) {
@@ -39,10 +44,11 @@ export function usersRepo(db: Db) {
                         ORDER BY display_name LIMIT @limit`),
     updateProfile: db.prepare('UPDATE users SET display_name = @display_name, status_message = @status_message WHERE id = @id'),
     setPassword: db.prepare('UPDATE users SET password_hash = ? WHERE id = ?'),
+    setAvatar: db.prepare('UPDATE users SET avatar_at = ? WHERE id = ?'),
     remove: db.prepare('DELETE FROM users WHERE id = ?'),
   };
   return {
-    insert: (u: Omit<UserRow, 'status_message' | 'disabled'>) => void s.insert.run(u),
+    insert: (u: Omit<UserRow, 'status_message' | 'disabled' | 'avatar_at'>) => void s.insert.run(u),
     byId: (id: string) => s.byId.get(id) as UserRow | undefined,
     byUsername: (username: string) => s.byUsername.get(username) as UserRow | undefined,
     count: () => s.count.get() as number,
@@ -51,6 +57,7 @@ export function usersRepo(db: Db) {
     updateProfile: (id: string, display_name: string, status_message: string) =>
       void s.updateProfile.run({ id, display_name, status_message }),
     setPassword: (id: string, hash: string) => void s.setPassword.run(hash, id),
+    setAvatar: (id: string, at: number | null) => void s.setAvatar.run(at, id),
     remove: (id: string) => void s.remove.run(id),
   };
 }

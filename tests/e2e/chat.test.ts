@@ -70,7 +70,7 @@ describe.runIf(hasChromium)('web app: two people chat in a 1:1 room', () => {
     await page.getByRole('button', { name: 'No account yet? Create one' }).click();
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password', { exact: true }).fill('password123');
-    await page.getByLabel('Display name (optional)').fill(displayName);
+    await page.getByLabel('Display name').fill(displayName);
     await page.getByRole('button', { name: 'Create account' }).click();
     await page.getByTestId('me').filter({ hasText: displayName }).waitFor({ timeout: WAIT });
   }

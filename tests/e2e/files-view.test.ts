@@ -240,7 +240,12 @@ describe.runIf(hasChromium)('files in the chat: attachments, image viewer, files
       await page.keyboard.press('Escape');
       await expect.poll(() => viewerOpen(page), poll).toBe(false);
 
-      await page.getByTestId('room-files-button').click();
+      // a wide screen has the header button; a phone has it in the room menu
+      if (await page.getByTestId('room-files-button').isVisible()) await page.getByTestId('room-files-button').click();
+      else {
+        await page.getByTestId('room-menu').click();
+        await page.getByTestId('menu-files').click();
+      }
       await expect.poll(async () => (await fileRows(page)).length, poll).toBe(5);
       await expect.poll(() => page.$$eval('[data-testid="room-files"] img.thumb-img', (imgs) => imgs.every((i) => getComputedStyle(i).opacity === '1')), poll).toBe(true);
       await shoot(page, `files-panel-${look.name}`);

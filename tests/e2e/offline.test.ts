@@ -308,7 +308,8 @@ describe.runIf(hasChromium)('local-first data: offline, reload, reconnect, logou
       await c.put('/api/files/x', new Response('secret'));
     });
 
-    await tab1.getByRole('button', { name: 'Log out' }).click();
+    await tab1.getByTestId('open-settings').click();
+    await tab1.getByTestId('settings-logout').click();
     await tab1.waitForURL(/\/login$/, { timeout: WAIT });
     await tab2.waitForURL(/\/login$/, { timeout: WAIT });
     await waitFor(async () => (await userDatabases(tab1, gina.id)).length === 0, { timeout: WAIT, message: 'databases deleted' });
@@ -372,7 +373,7 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
       // human words, never the raw code (which stays in data-code for tests and support)
       expect(await failed.first().getAttribute('data-code')).toBe('message-too-long');
       expect(await failed.first().getByTestId('failed-reason').innerText()).toBe('Not sent: The message is too long.');
-      await p.getByTestId('notice').filter({ hasText: 'message-too-long' }).first().waitFor({ timeout: WAIT });
+      await p.locator('[data-testid="notice"][data-code="message-too-long"]').first().waitFor({ timeout: WAIT });
       await send(p, 'third');
       await p.locator('[data-testid="message"]:not([data-pending])').filter({ hasText: 'third' }).waitFor({ timeout: WAIT });
       expect((await rendered(p)).map((m) => m.text)).toEqual(['first', 'third']);
@@ -393,7 +394,7 @@ describe.runIf(hasChromium)('local-first data: a refused message', () => {
       await p.reload();
       await failed.filter({ hasText: long }).waitFor({ timeout: WAIT });
       await failed.filter({ hasText: long }).getByRole('button', { name: 'Retry' }).click();
-      await p.getByTestId('notice').filter({ hasText: 'message-too-long' }).first().waitFor({ timeout: WAIT });
+      await p.locator('[data-testid="notice"][data-code="message-too-long"]').first().waitFor({ timeout: WAIT });
       expect(await failed.count()).toBe(1);
 
       // a discarded one is gone for good

@@ -172,7 +172,12 @@ describe.runIf(hasChromium)('message search', () => {
       const page = await context.newPage();
       await page.goto(`${server.url}/rooms/${roomId}`);
       await page.getByTestId('message').first().waitFor({ timeout: WAIT });
-      await page.getByTestId('room-search').click();
+      // a wide screen has the header button; a phone has it in the room menu
+      if (await page.getByTestId('room-search').isVisible()) await page.getByTestId('room-search').click();
+      else {
+        await page.getByTestId('room-menu').click();
+        await page.getByTestId('menu-search').click();
+      }
       await page.getByTestId('search-room-chip').waitFor({ timeout: WAIT });
       await search(page, '회의');
       // the two of alice, and the one bob wrote offline in the first test

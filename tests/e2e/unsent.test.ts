@@ -27,7 +27,10 @@ async function act(page: Page, text: string, action: 'Edit' | 'Delete'): Promise
   await messageAction(msg, action);
 }
 
-/** The open segment as the server holds it, in receipt order ('(deleted)' for tombstones). */
+/**
+ * The open segment as the server holds it, in receipt order ('(deleted)' for tombstones); the
+ * people's messages only (a group also has the server's "… invited …" line).
+ */
 function serverTimeline(server: TestServer, roomId: string): { id: string; text: string }[] {
   return timelineOf(server.app.collab.hocuspocus.documents.get(`room:${roomId}:0`));
 }
@@ -36,7 +39,7 @@ function timelineOf(doc: import('yjs').Doc | undefined): { id: string; text: str
   if (!doc) return [];
   const receipts = doc.getMap<Receipt>('receipts');
   return [...doc.getMap<Message>('messages').values()]
-    .filter((m) => receipts.has(m.id))
+    .filter((m) => receipts.has(m.id) && !m.system)
     .sort((a, b) => receipts.get(a.id)!.seq - receipts.get(b.id)!.seq)
     .map((m) => ({ id: m.id, text: m.deleted ? '(deleted)' : m.text }));
 }
@@ -92,7 +95,7 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     expect(await texts(b)).toEqual(burst);
     expect(serverTexts(server, roomId)).toEqual(burst);
     expect(await a.getByTestId('failed-message').count()).toBe(0);
-    expect(await a.getByTestId('notice').filter({ hasText: 'rate-limited' }).count()).toBe(0);
+    expect(await a.locator('[data-testid="notice"][data-code="rate-limited"]').count()).toBe(0);
   }, 120_000);
 
   it('keeps unsent edits, deletes and posts through a refusal and writes them again', async () => {
@@ -124,7 +127,7 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     // meanwhile carol takes alice's admin role: deleting bob's message is now refused (not-author)
     expect((await carol.api('PUT', `/api/rooms/${room.id}/admins/${alice.id}`, { admin: false })).status).toBe(200);
     await ctx.setOffline(false);
-    await a.getByTestId('notice').filter({ hasText: 'not-author' }).first().waitFor({ timeout: WAIT });
+    await a.locator('[data-testid="notice"][data-code="not-author"]').first().waitFor({ timeout: WAIT });
 
     // everything else alice did is written again and reaches the server; bob's message stays
     const expected = ['from bob', 'one, edited offline', 'two', '(deleted)', 'four, offline'];
@@ -193,12 +196,22 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     await f.goto(`${server.url}/rooms/${roomId}`);
     await send(f, 'online one');
     await waitFor(() => settled(f, 1), { timeout: WAIT, message: 'acknowledged' });
+    // settings (where logout lives) once while online, so that its code is here offline too
+    await f.getByTestId('open-settings').click();
+    await f.getByTestId('settings').waitFor({ timeout: WAIT });
+    await f.getByTestId('room-link').first().click();
+    await f.waitForURL(new RegExp(`/rooms/${roomId}`), { timeout: WAIT });
     await ctx.setOffline(true);
     await waitFor(async () => (await connection(f)) === 'offline', { timeout: WAIT, message: 'offline' });
     const offline = numbered('unsent', 3);
     for (const t of offline) await send(f, t);
 
-    await f.getByRole('button', { name: 'Log out' }).click();
+    // logout lives in settings (one click from the sidebar)
+    const askLogout = async () => {
+      await f.getByTestId('open-settings').click();
+      await f.getByTestId('settings-logout').click();
+    };
+    await askLogout();
     const dialog = f.getByTestId('logout-dialog');
     await dialog.waitFor({ timeout: WAIT });
     expect(await f.getByTestId('logout-unsent').getAttribute('data-count')).toBe('3');
@@ -210,11 +223,14 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     if (desktop) await f.setViewportSize(desktop);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached', timeout: WAIT });
-    expect(f.url()).toContain(`/rooms/${roomId}`);
+    expect(f.url()).toContain('/settings');
+    await f.getByTestId('room-link').first().click();
+    await f.waitForURL(new RegExp(`/rooms/${roomId}`), { timeout: WAIT });
+    await waitFor(async () => (await rendered(f)).filter((m) => m.pending).length === offline.length, { timeout: WAIT, message: 'pending shown again' });
     expect((await rendered(f)).filter((m) => m.pending).map((m) => m.text)).toEqual(offline);
 
     // ask again, choose to wait: the network returns, they go, then the logout happens
-    await f.getByRole('button', { name: 'Log out' }).click();
+    await askLogout();
     await dialog.getByRole('button', { name: 'Wait, then log out' }).click();
     expect(await f.getByTestId('logout-unsent').innerText()).toContain('3 left');
     await ctx.setOffline(false);

@@ -1,26 +1,32 @@
 /** Account actions: log in, register, log out. The server sets and clears the session cookie. */
 import { goto } from '$app/navigation';
 import { api } from '$lib/api/client.ts';
-import { handleError } from '$lib/errors/handle-error.ts';
+import { errorCode } from '$lib/errors/handle-error.ts';
+import { notices } from '$lib/state/notices.svelte.ts';
 import type { Session } from '$lib/state/session.svelte.ts';
 
-export async function login(session: Session, username: string, password: string): Promise<void> {
+/** Returns the error code for the form to show next to its field (null: signed in). */
+export async function login(session: Session, username: string, password: string): Promise<string | null> {
   try {
     const { user } = await api.login(username, password);
+    notices.clear();
     session.begin(user);
     await goto('/');
+    return null;
   } catch (e) {
-    handleError(e);
+    return errorCode(e);
   }
 }
 
-export async function register(session: Session, username: string, password: string, displayName: string, invite?: string): Promise<void> {
+export async function register(session: Session, username: string, password: string, displayName: string, invite?: string): Promise<string | null> {
   try {
     const { user } = await api.register(username, password, displayName.trim() || undefined, invite);
+    notices.clear();
     session.begin(user);
     await goto('/');
+    return null;
   } catch (e) {
-    handleError(e);
+    return errorCode(e);
   }
 }
 

@@ -2,6 +2,7 @@
  * The one way the web app talks to `/api`: same-origin fetch (the httpOnly `session` cookie rides
  * along), JSON in and out, and every failure turned into an `ApiError` carrying the server's code.
  */
+import { notices } from '$lib/state/notices.svelte.ts';
 import type { PublicConfig, RoomDetail, RoomSummary, User } from './types.ts';
 
 export class ApiError extends Error {
@@ -28,6 +29,8 @@ export async function request<T>(method: string, path: string, body?: unknown): 
   } catch (e) {
     throw new ApiError('network-error', e instanceof Error ? e.message : String(e), 0);
   }
+  // the server answered: a "cannot reach the server" toast is moot now
+  notices.resolve('network-error');
   if (res.status === 204) return undefined as T;
   const data: unknown = await res.json().catch(() => null);
   if (!res.ok) {

@@ -5,6 +5,8 @@ export interface User {
   displayName: string;
   statusMessage?: string;
   isAdmin?: boolean;
+  /** Version of the profile photo (`GET /api/users/:id/avatar?v=`); absent without one. */
+  avatarAt?: number;
 }
 
 export interface Peer {

@@ -33,7 +33,8 @@ export function errorCode(error: unknown): string {
   return 'internal-error';
 }
 
-export function handleError(error: unknown): void {
+/** `cause`: what must go away for the toast to be moot (default: the code); see `notices.resolve`. */
+export function handleError(error: unknown, cause?: string): void {
   const code = errorCode(error);
   if (code === 'internal-error' && !(error instanceof ApiError)) console.error(error);
   if (SESSION_ENDED.has(code)) {
@@ -43,5 +44,5 @@ export function handleError(error: unknown): void {
     return;
   }
   const serverText = error instanceof ApiError ? error.message : undefined;
-  notices.push(code, errorText(code, serverText));
+  notices.push(code, errorText(code, serverText), cause);
 }

@@ -94,8 +94,15 @@ export interface Message {
   mentions?: string[];
   /** Files sent with the message (fixed at creation; text may be empty when there is one). */
   attachments?: Attachment[];
-  /** Server-written lines only (clients cannot write these): a pin/unpin line or a poll card. */
-  system?: { type: 'pinned' | 'unpinned'; pinId: string; excerpt: string } | { type: 'poll'; pollId: string };
+  /**
+   * Server-written lines only (clients cannot write these): a pin/unpin line, a poll card, or a
+   * membership change of a group (`author` invited `names`, `names` left, `author` removed `names`;
+   * the names as they were then, so the line reads right after an account is gone).
+   */
+  system?:
+    | { type: 'pinned' | 'unpinned'; pinId: string; excerpt: string }
+    | { type: 'poll'; pollId: string }
+    | { type: 'members'; change: 'invited' | 'left' | 'removed'; userIds: string[]; names: string[] };
 }
 
 /**

@@ -10,6 +10,7 @@
  * the head says about retention (the segments it still lists, the horizon) is passed on
  * (`retention`) so that the device forgets the rest (`local/retention-keeper.ts`).
  */
+import { systemText } from '$lib/messages/system-text.ts';
 import type { CollabClient, DocRef } from '$lib/collab/collab-client.svelte.ts';
 import type { ReadMarkers } from '$lib/local/read-markers.svelte.ts';
 import { segmentView } from '$lib/messages/segments.ts';
@@ -143,11 +144,14 @@ export class RoomTracker {
     if (!last) return null;
     const own = last.author === this.deps.meId;
     const m = this.members[last.author];
+    const authorName = m ? m.displayName || m.username : '';
+    // a membership line names its people itself: no "who:" in front of it
+    const membersLine = last.system?.type === 'members';
     return {
       authorId: last.author,
-      authorName: m ? m.displayName || m.username : '',
-      own,
-      text: last.system && last.system.type !== 'poll' ? `📌 ${last.system.excerpt}` : last.system ? `📊 ${last.text}` : messageExcerpt(last),
+      authorName: membersLine ? '' : authorName,
+      own: own && !membersLine,
+      text: last.system?.type === 'members' ? systemText(last.system, authorName) : last.system && last.system.type !== 'poll' ? `📌 ${last.system.excerpt}` : last.system ? `📊 ${last.text}` : messageExcerpt(last),
       deleted: !!last.deleted,
       pending: own && last.seq === null,
     };
