@@ -42,13 +42,12 @@ export class AvatarService {
       chunks.push(chunk);
     }
     const input = Buffer.concat(chunks);
-    const meta = await sharp(input, { limitInputPixels: MAX_PIXELS }).metadata().catch(() => null);
+    // sharp throws synchronously on an empty buffer: no body is not an image either
+    if (input.length === 0) fail('not-an-image');
+    const meta = await Promise.resolve().then(() => sharp(input, { limitInputPixels: MAX_PIXELS }).metadata()).catch(() => null);
     if (!meta?.format || !FORMATS.has(meta.format)) fail('not-an-image');
-    const out = await sharp(input, { limitInputPixels: MAX_PIXELS })
-      .rotate()
-      .resize({ width: AVATAR_EDGE, height: AVATAR_EDGE, fit: 'cover' })
-      .webp({ quality: 82 })
-      .toBuffer()
+    const out = await Promise.resolve()
+      .then(() => sharp(input, { limitInputPixels: MAX_PIXELS }).rotate().resize({ width: AVATAR_EDGE, height: AVATAR_EDGE, fit: 'cover' }).webp({ quality: 82 }).toBuffer())
       .catch(() => fail('not-an-image'));
     // written whole, then renamed: a reader never sees half a photo
     const tmp = this.d.store.tmpPath();

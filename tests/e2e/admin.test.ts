@@ -71,7 +71,7 @@ describe.runIf(hasChromium)('server admin dashboard', () => {
   }
 
   const row = (page: Page, username: string) => page.locator(`[data-testid="admin-user"][data-username="${username}"]`);
-  const confirm = (page: Page) => page.getByTestId('confirm-dialog').locator('.actions button').last();
+  const confirm = (page: Page) => page.locator('[data-testid="confirm-dialog"][open]').locator('.actions button').last();
   const notice = (page: Page, code: string) => page.locator(`[data-testid="notice"][data-code="${code}"]`);
 
   it('shows a normal user no link, the not-found view at /admin, and 404 from the API', async () => {

@@ -84,6 +84,7 @@ describe.runIf(hasChromium)('the app under a strict CSP', () => {
     await sent.and(page.locator(':not([data-pending])')).waitFor({ timeout: WAIT });
 
     // an image through the attach button: the upload (XHR), its preview (blob:) and the thumbnail (img-src 'self')
+    await page.getByTestId('composer-plus').click();
     const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId('attach').click()]);
     await chooser.setFiles({ name: 'csp-picture.png', mimeType: 'image/png', buffer: await png(160, 90) });
     const thumb = page.getByTestId('message').locator('img.thumb-img').last();

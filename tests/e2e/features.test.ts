@@ -148,7 +148,7 @@ describe.runIf(hasChromium)('conversation features in a group room', () => {
     expect(await b.getByTestId('pin-list').getByRole('button', { name: 'Take down' }).count()).toBe(0);
     await a.getByTestId('pin-toggle').click();
     await a.getByTestId('pin-list').getByRole('button', { name: 'Take down' }).click();
-    await a.getByTestId('confirm-dialog').getByRole('button', { name: 'Take down' }).click();
+    await a.locator('[data-testid="confirm-dialog"][open]').getByRole('button', { name: 'Take down' }).click();
     for (const page of [a, b]) await expect.poll(() => page.getByTestId('pin-banner').count(), { timeout: WAIT }).toBe(0);
     await a.locator('[data-testid="system-line"][data-type="unpinned"]').filter({ hasText: 'Alice Kim unpinned: hello team' }).waitFor({ timeout: WAIT });
   }, 60_000);

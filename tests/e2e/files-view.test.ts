@@ -282,7 +282,7 @@ describe.runIf(hasChromium)('files in the chat: attachments, image viewer, files
     await a.getByTestId('room-files-button').click();
     await expect.poll(async () => (await fileRows(a)).length, poll).toBe(5);
     await a.getByRole('button', { name: 'Delete two.jpg' }).click();
-    const dialog = a.getByTestId('confirm-dialog');
+    const dialog = a.locator('[data-testid="confirm-dialog"][open]');
     await expect.poll(() => dialog.textContent(), poll).toContain('two.jpg');
     await shoot(a, 'files-delete-confirm-desktop-en-light');
     await dialog.getByRole('button', { name: 'Delete', exact: true }).click();

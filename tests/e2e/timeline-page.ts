@@ -75,5 +75,5 @@ export async function messageAction(msg: Locator, action: MessageActionName): Pr
       await msg.getByTestId('message-menu').getByRole('menuitem', { name: action, exact: true }).click();
     }
   }
-  if (action === 'Delete') await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Delete', exact: true }).click();
+  if (action === 'Delete') await page.locator('[data-testid="confirm-dialog"][open]').getByRole('button', { name: 'Delete', exact: true }).click();
 }

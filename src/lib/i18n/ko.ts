@@ -23,7 +23,8 @@ export const ko: Strings = {
     inviteInvalid: '이 초대 링크는 더 이상 쓸 수 없어요(사용 완료, 만료 또는 취소). 관리자에게 새 링크를 받아 주세요.',
     inviteOnly: '초대 링크가 있어야 가입할 수 있어요. 관리자에게 요청해 주세요.',
     registrationClosed: '계정은 관리자가 만들어 드려요.',
-    ssoLogin: () => '회사 계정으로 로그인',
+    // the provider's name is often English ("Company SSO"): Korean says what it is instead
+    ssoLogin: (_name: string) => '회사 계정으로 로그인',
     or: '또는',
     ssoOnlyHint: '회사 계정으로 로그인해 주세요.',
     adminPasswordLogin: '관리자이신가요? 비밀번호로 로그인',
