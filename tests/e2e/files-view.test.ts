@@ -14,7 +14,7 @@ import { acked, connectSocket, openDoc, post, receiptsOf, type OpenDoc } from '.
 import { attachmentOf, jpeg, pdf, png, uploadTo } from '../helpers/uploads.ts';
 import type { Message } from '../../src/lib/protocol/schema.ts';
 import { formatSize } from '../../src/lib/files/format.ts';
-import { openControlled } from './timeline-page.ts';
+import { messageAction, openControlled } from './timeline-page.ts';
 import { browserSuite, requireChromium, shoot, WAIT } from './browser-harness.ts';
 
 const hasChromium = requireChromium('tests/e2e/files-view.test.ts');
@@ -303,9 +303,7 @@ describe.runIf(hasChromium)('files in the chat: attachments, image viewer, files
 
     // deleting a message deletes its files with it: a tombstone carries none
     const wide = message(a, msgs.wide);
-    await wide.hover();
-    await wide.getByRole('button', { name: 'Delete', exact: true }).click();
-    await wide.getByRole('button', { name: 'Delete', exact: true }).click();
+    await messageAction(wide, 'Delete');
     await expect.poll(() => message(bobPage, msgs.wide).locator('.tombstone').count(), poll).toBe(1);
     await expect.poll(async () => (await fileRows(bobPage)).sort(), poll).toEqual(['one.png', 'three.png']);
     const listed = await bob.api('GET', `/api/rooms/${roomId}/files`);

@@ -266,7 +266,7 @@ describe.runIf(hasChromium)('the timeline', () => {
     const sheet = page.getByTestId('message-sheet');
     const labels = await sheet.locator('ul button').allInnerTexts();
     expect(labels.map((l) => l.trim())).toEqual(['답장', '복사', '수정', '공지로 등록', '삭제']);
-    expect(await sheet.getByRole('button', { name: '👍로 공감' }).isVisible()).toBe(true);
+    expect(await sheet.getByRole('button', { name: '👍 남기기' }).isVisible()).toBe(true);
     await shoot(page, 'timeline-sheet-phone');
     await sheet.getByRole('button', { name: '복사' }).click();
     await page.getByTestId('copied').filter({ hasText: '복사했어요' }).waitFor({ timeout: WAIT });
@@ -276,7 +276,7 @@ describe.runIf(hasChromium)('the timeline', () => {
     // someone else's message: no edit (the room's admin may still delete it); a reaction from the sheet lands on it
     await longPress('길게 눌러 보세요');
     expect((await sheet.locator('ul button').allInnerTexts()).map((l) => l.trim())).toEqual(['답장', '복사', '공지로 등록', '삭제']);
-    await sheet.getByRole('button', { name: '👍로 공감' }).click();
+    await sheet.getByRole('button', { name: '👍 남기기' }).click();
     await messageWith(page, '길게 눌러 보세요').getByTestId('reaction').filter({ hasText: '👍' }).waitFor({ timeout: WAIT });
     // the compact chip still has a finger-sized hit area
     const chip = messageWith(page, '길게 눌러 보세요').getByTestId('reaction');

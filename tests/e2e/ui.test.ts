@@ -297,8 +297,8 @@ describe.runIf(hasChromium)('web app UI', () => {
       const room = await makeRoom(me, [peer], { name });
       await page.goto(`${server.url}/rooms/${encodeURIComponent(room.id)}`);
       await title(page).filter({ hasText: name }).waitFor({ timeout: WAIT });
-      // a new group's only line: who invited whom (no messages yet)
-      await page.locator('[data-testid="system-line"][data-type="members"]').waitFor({ timeout: WAIT });
+      // a new group: no messages yet
+      await composer().waitFor({ timeout: WAIT });
       expect(await page.getByTestId('message').count()).toBe(0);
       await composer().focus();
     }
