@@ -47,8 +47,9 @@ export class AdminService {
       activeAdmins: db.prepare('SELECT COUNT(*) FROM users WHERE is_admin = 1 AND disabled = 0').pluck(),
       setDisabled: db.prepare('UPDATE users SET disabled = ? WHERE id = ?'),
       setAdmin: db.prepare('UPDATE users SET is_admin = ? WHERE id = ?'),
+      // messages people wrote: the server's own lines (`sys…` ids: joins, pins, polls) are not counted
       rooms: db.prepare(`SELECT r.*, (SELECT COUNT(*) FROM room_members m WHERE m.room_id = r.id) AS members,
-                           (SELECT COUNT(*) FROM room_messages x WHERE x.room_id = r.id AND x.erased_at IS NULL) AS messages,
+                           (SELECT COUNT(*) FROM room_messages x WHERE x.room_id = r.id AND x.erased_at IS NULL AND x.message_id NOT LIKE 'sys%') AS messages,
                            (SELECT COALESCE(SUM(bytes), 0) FROM segments g WHERE g.room_id = r.id) AS bytes
                          FROM rooms r WHERE (@q = '' OR r.name LIKE @like ESCAPE '\\')
                          ORDER BY r.last_activity_at DESC LIMIT @limit OFFSET @offset`),

@@ -208,6 +208,7 @@ export class RoomService {
       this.openSegment(id, 0, now);
     });
     this.d.events.emit('room-changed', id);
+    this.membersLine(id, actorId, 'invited', others);
     return this.get(actorId, id);
   }
 
@@ -243,8 +244,26 @@ export class RoomService {
       if (added.length) this.onMembershipChange(this.d.rooms.byId(roomId)!, added, []);
       return added;
     });
-    if (added.length) this.d.events.emit('room-changed', roomId);
+    if (added.length) {
+      this.d.events.emit('room-changed', roomId);
+      this.membersLine(roomId, actorId, 'invited', added);
+    }
     return this.get(actorId, roomId);
+  }
+
+  /**
+   * The timeline line of a group's membership change ("A invited B, C", "B left", "A removed B"),
+   * announced after the change committed. `userIds` must still resolve to users (for the names).
+   */
+  private membersLine(roomId: string, actorId: string, change: 'invited' | 'left' | 'removed', userIds: string[], names?: string[]) {
+    if (userIds.length === 0) return;
+    const shown = names ?? userIds.map((uid) => this.displayName(uid));
+    this.d.events.emit('system-line', roomId, { author: actorId, text: '', system: { type: 'members', change, userIds, names: shown } });
+  }
+
+  private displayName(userId: string): string {
+    const u = this.d.users.byId(userId);
+    return u ? u.display_name || u.username : '';
   }
 
   kick(actorId: string, roomId: string, userId: string) {
@@ -295,7 +314,9 @@ export class RoomService {
    * Removes a member inside the caller's transaction (succession, or the room with its documents
    * when nobody is left); returns what to announce once that transaction has committed.
    */
-  private removeMemberInTx(room: RoomRow, userId: string, _removedBy?: string): () => void {
+  private removeMemberInTx(room: RoomRow, userId: string, removedBy?: string): () => void {
+    // read before the user row may go (account deletion removes it in the same transaction)
+    const name = this.displayName(userId);
     this.d.rooms.removeMember(room.id, userId);
     const remaining = this.d.rooms.memberIds(room.id);
     let deleted = false;
@@ -315,6 +336,10 @@ export class RoomService {
     return () => {
       this.d.events.emit('member-removed', room.id, userId);
       this.d.events.emit(deleted ? 'room-deleted' : 'room-changed', room.id);
+      if (!deleted && room.kind === 'group') {
+        if (removedBy) this.membersLine(room.id, removedBy, 'removed', [userId], [name]);
+        else this.membersLine(room.id, userId, 'left', [userId], [name]);
+      }
     };
   }
 

@@ -84,10 +84,11 @@ describe.runIf(hasChromium)('accessibility of the main screens (axe-core, both t
           if (pages[key]) return pages[key];
           let context: BrowserContext;
           if (anonymous) {
-            context = await suite.browser.newContext({ ...SIZES[size], locale: 'en-US' });
+            context = await suite.browser.newContext({ ...SIZES[size], locale: 'en-US', serviceWorkers: 'block' });
           } else {
-            // the admin (a member of the English room) sees every signed-in screen
-            context = await suite.newContext(demo.admin, { ...SIZES[size], locale: 'en-US' });
+            // the admin (a member of the English room) sees every signed-in screen; no service worker
+            // (its precache of the whole build in every new context kept the network busy for seconds)
+            context = await suite.newContext(demo.admin, { ...SIZES[size], locale: 'en-US', serviceWorkers: 'block' });
           }
           await context.addInitScript(themeAndLocaleScript(theme, 'en'));
           const page = await context.newPage();
@@ -168,6 +169,21 @@ describe.runIf(hasChromium)('accessibility of the main screens (axe-core, both t
       await page.getByTestId('message').filter({ hasText: text }).or(page.getByRole('listitem').filter({ hasText: text })).first().waitFor({ timeout: WAIT });
       // the composer is empty and still focused, ready for the next message
       expect((await focused())?.composer).toBe(true);
+    });
+
+    it('skips the chat list: the first Tab is the skip link, Enter on it puts the next Tab in the chat', async () => {
+      await page.goto(`${data.base}/rooms/${encodeURIComponent(data.room.id)}`);
+      await page.getByText(data.lastText).filter({ visible: true }).first().waitFor({ timeout: WAIT });
+      await page.keyboard.press('Tab');
+      const skip = page.getByTestId('skip-link');
+      expect(await skip.evaluate((el) => el === document.activeElement)).toBe(true);
+      // shown while focused (it sits off screen otherwise)
+      const box = await skip.boundingBox();
+      expect(box && box.y >= 0).toBe(true);
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Tab');
+      const where = await page.evaluate(() => ({ inMain: !!document.activeElement?.closest('main'), inList: !!document.activeElement?.closest('nav, aside') }));
+      expect(where).toEqual({ inMain: true, inList: false });
     });
 
     it('opens the image viewer with Enter, closes it with Escape and gives focus back', async () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { apiClient, makeRoom, type TestServer, type TestUser } from '../helpers/server.ts';
 import { browserSuite, requireChromium, shoot, WAIT } from './browser-harness.ts';
+import { longPress } from './timeline-page.ts';
 
 const hasChromium = requireChromium('tests/e2e/screens.test.ts');
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true };
@@ -74,8 +75,10 @@ describe.runIf(hasChromium)('controls and screens', () => {
       await context.setOffline(false);
       await p.getByRole('button', { name: 'Create group' }).click();
       await p.getByTestId('room-title').filter({ hasText: 'Offline group' }).waitFor({ timeout: WAIT });
-      await toast.first().waitFor({ state: 'detached', timeout: WAIT });
-      expect(Date.now() - shownAt).toBeLessThan(4500);
+      const retriedAt = Date.now();
+      // gone with its cause, not by its timer: within a second of the success
+      await toast.first().waitFor({ state: 'detached', timeout: 1000 });
+      if (retriedAt - shownAt > 4000) console.warn(`screens: the retry took ${retriedAt - shownAt} ms (machine busy); the toast's early dismissal was not distinguishable from its 5 s lifetime`);
 
       // in a room: a refused setting (offline) toasts away from the title and the header
       await p.goto(roomUrl(room.id));
@@ -141,6 +144,15 @@ describe.runIf(hasChromium)('controls and screens', () => {
     const eli = await makeNamedUser(suite.server, 'Eli Phone');
     const room = await makeRoom(dana, [eli], { name: 'Phone room' });
     const { page: p } = await page(dana, PHONE);
+    // the chat list on a phone: a long press opens the room's menu, and lifting the finger does not open the room
+    await p.goto(suite.server.url + '/');
+    const link = p.getByTestId('room-link').filter({ hasText: 'Phone room' });
+    await link.waitFor({ timeout: WAIT });
+    await longPress(link, p.getByTestId('room-menu-mute'));
+    await p.getByTestId('room-menu-mute').click();
+    await p.locator('li[data-muted="true"]').filter({ has: link }).waitFor({ timeout: WAIT });
+    expect(new URL(p.url()).pathname).toBe('/');
+
     await p.goto(roomUrl(room.id));
     const title = p.getByTestId('room-title').filter({ hasText: 'Phone room' });
     await title.waitFor({ timeout: WAIT });
@@ -289,6 +301,8 @@ describe.runIf(hasChromium)('controls and screens', () => {
     const { page: p } = await page(hana, DESKTOP);
     await p.goto(roomUrl(room.id));
     await p.getByTestId('room-title').filter({ hasText: 'Crew' }).waitFor({ timeout: WAIT });
+    // the new group says who invited whom
+    await p.getByTestId('system-line').filter({ hasText: 'Hana Admin invited Zed Member, Abe Member.' }).waitFor({ timeout: WAIT });
 
     await p.getByTestId('room-members-button').click();
     const names = () => p.getByTestId('member').locator('.name').allInnerTexts();

@@ -190,6 +190,14 @@ export const SCREENS: Screen[] = [
     },
   },
   {
+    name: 'settings',
+    async open(page, d) {
+      await page.goto(`${d.base}/settings`);
+      await page.getByTestId('settings').getByRole('heading', { level: 1 }).waitFor({ timeout: WAIT });
+      await page.getByTestId('settings').getByRole('button').first().waitFor({ timeout: WAIT });
+    },
+  },
+  {
     name: 'admin',
     admin: true,
     async open(page, d) {
@@ -197,7 +205,7 @@ export const SCREENS: Screen[] = [
       await page.getByText(d.someUsername).filter({ visible: true }).first().waitFor({ timeout: WAIT });
     },
   },
-  ...(['rooms', 'settings', 'live', 'audit'] as const).map(
+  ...(['rooms', 'settings', 'live', 'health', 'audit'] as const).map(
     (section): Screen => ({
       name: `admin-${section}`,
       admin: true,

@@ -222,7 +222,7 @@ describe.runIf(hasChromium)('unsent work: pacing, refusals, logout, offline orde
     await shoot(f, 'unsent-logout-dialog-phone');
     if (desktop) await f.setViewportSize(desktop);
     await dialog.getByRole('button', { name: 'Cancel' }).click();
-    await dialog.waitFor({ state: 'detached', timeout: WAIT });
+    await dialog.waitFor({ state: 'hidden', timeout: WAIT });
     expect(f.url()).toContain('/settings');
     await f.getByTestId('room-link').first().click();
     await f.waitForURL(new RegExp(`/rooms/${roomId}`), { timeout: WAIT });

@@ -61,13 +61,16 @@ describe('a member connected to the head document', () => {
   });
 
   it('sees the segment sealed and the next one opened when someone joins after messages', async () => {
-    const seg = await openDoc(sockets[1], `room:${roomId}:0`, alice.token);
+    // carol's invitation already sealed segment 0 (it held the group's first membership line)
+    const open = meta(head.doc).openSegment;
+    const seg = await openDoc(sockets[1], `room:${roomId}:${open}`, alice.token);
     const id = post(seg.doc, alice.id, 'before dave');
     await waitFor(() => receiptsOf(seg.doc).has(id), { message: 'the receipt' });
     await alice.api('POST', `/api/rooms/${roomId}/members`, { userIds: [dave.id] });
-    await waitFor(() => meta(head.doc).openSegment === 1 && segments(head.doc)['1'] !== undefined, { message: 'segment 1 in the head' });
-    expect(segments(head.doc)['0'].sealedAt).toEqual(expect.any(Number));
-    expect(segments(head.doc)['1']).toMatchObject({ n: 1, sealedAt: null });
+    const next = String(open + 1);
+    await waitFor(() => meta(head.doc).openSegment === open + 1 && segments(head.doc)[next] !== undefined && roles(head.doc)[dave.id] !== undefined, { message: 'the next segment and dave in the head' });
+    expect(segments(head.doc)[String(open)].sealedAt).toEqual(expect.any(Number));
+    expect(segments(head.doc)[next]).toMatchObject({ n: open + 1, sealedAt: null });
     expect(roles(head.doc)[dave.id]).toBe('member');
   });
 

@@ -18,7 +18,8 @@ afterAll(() => server.close());
 const readsOf = (head: Y.Doc) => head.getMap<number>(HEAD_READS).toJSON() as Record<string, number>;
 /** The pins in banner order: newest last. */
 const pinsOf = (head: Y.Doc) => [...head.getMap<Pin>(HEAD_PINS).values()].sort((x, y) => x.at - y.at || x.id.localeCompare(y.id));
-const systemLines = (seg: Y.Doc) => [...messagesOf(seg).values()].filter((m) => m.system);
+// pin and poll lines (the group's membership line is not about pins)
+const systemLines = (seg: Y.Doc) => [...messagesOf(seg).values()].filter((m) => m.system && m.system.type !== 'members');
 
 /** alice (admin) and bob in a room; alice has the head and segment 0 open; carol is an outsider. */
 async function setup(messages = 3) {

@@ -87,7 +87,8 @@ describe('RETENTION_DAYS=30', () => {
     // day 31
     offset = 31 * DAY_MS;
     const result = await server.app.collab.retention.run();
-    expect(result).toMatchObject({ segmentsDropped: 1, messagesErased: 7, filesErased: 1, pinsRemoved: 1 });
+    // 5 old and 2 boundary messages, and the day-0 line of the group's creation
+    expect(result).toMatchObject({ segmentsDropped: 1, messagesErased: 8, filesErased: 1, pinsRemoved: 1 });
 
     // the dropped segment: bob's connection closed, reconnecting refused, its rows gone
     await waitFor(() => [...bob0.closes, ...bob0.denied].includes('not-found'), { message: 'segment 0 closed' });
@@ -127,7 +128,7 @@ describe('RETENTION_DAYS=30', () => {
 
     // the run is recorded
     const runs = server.app.services.db.prepare('SELECT * FROM retention_runs').all() as any[];
-    expect(runs.at(-1)).toMatchObject({ segments_dropped: 1, messages_erased: 7, files_erased: 1, pins_removed: 1 });
+    expect(runs.at(-1)).toMatchObject({ segments_dropped: 1, messages_erased: 8, files_erased: 1, pins_removed: 1 });
   });
 
   it('an old copy cannot bring erased messages back', async () => {

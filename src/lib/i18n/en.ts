@@ -27,6 +27,7 @@ export const en = {
     adminPasswordLogin: 'Administrator? Log in with a password',
   },
   shell: {
+    skipToMain: 'Skip to content',
     rooms: 'Chats',
     newRoom: 'New chat',
     logout: 'Log out',
@@ -530,7 +531,7 @@ export const en = {
       ok: 'OK',
       failed: 'Failed',
       run: 'Run now',
-      runNamed: (job: string) => `Run “${job}” now`,
+      runNamed: (job: string) => `Run now: ${job}`,
       jobs: {
         polls: ['Close polls', 'Closes polls whose deadline has passed.'],
         uploads: ['Clean up uploads', 'Removes files uploaded but never sent, and stray bytes.'],

@@ -30,6 +30,7 @@ export const ko: Strings = {
     adminPasswordLogin: '관리자이신가요? 비밀번호로 로그인',
   },
   shell: {
+    skipToMain: '본문으로 건너뛰기',
     rooms: '채팅',
     newRoom: '새 채팅',
     logout: '로그아웃',
@@ -524,7 +525,7 @@ export const ko: Strings = {
       ok: '정상',
       failed: '실패',
       run: '지금 실행',
-      runNamed: (job: string) => `“${job}” 지금 실행`,
+      runNamed: (job: string) => `지금 실행: ${job}`,
       jobs: {
         polls: ['투표 마감', '마감 시각이 지난 투표를 닫아요.'],
         uploads: ['업로드 정리', '올렸지만 보내지 않은 파일과 남은 조각을 지워요.'],
