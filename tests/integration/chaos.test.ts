@@ -15,8 +15,9 @@
  *   messages (across its reloads) have receipt seqs increasing in writing order, per room; no refusal
  *   other than the transient `missing-dependency` / `resync` reached any client.
  *
- * Devices use the web app's socket (`LocalFirstSocket`: nothing written offline is queued, the
- * reconnect's step 2 carries it) and, as the app, a `createdAt` that never goes back on a device.
+ * Devices use the web app's socket and provider (`LocalFirstSocket`: nothing written offline is
+ * queued; `LocalFirstProvider`: no update before the document's step 2 on each connection, which
+ * carries it) and, as the app, a `createdAt` that never goes back on a device.
  *
  * Writes stay under the production per-user limits (the child server keeps them; only auth, API and
  * upgrade limits are raised, since every client comes from 127.0.0.1).
@@ -35,6 +36,7 @@ import * as decoding from 'lib0/decoding';
 import * as Y from 'yjs';
 import { HocuspocusProvider, HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { LocalFirstSocket } from '../../src/lib/collab/local-first-socket.ts';
+import { LocalFirstProvider } from '../../src/lib/collab/local-first-provider.ts';
 import { apiClient, sleep, waitFor, type TestUser } from '../helpers/server.ts';
 import { resync } from '../helpers/collab.ts';
 import { RawClient } from '../helpers/raw-client.ts';
@@ -57,9 +59,10 @@ const USER_LIFETIME_MAX = Math.floor(RATE_LIMITS.backlog.points / 2);
 const NETWORK: ChaosSettings = { delayChance: 0.3, maxDelayMs: 150, cutChance: 0.004, holdChance: 0.012, minHoldMs: 100, maxHoldMs: 1200, tickMs: 100 };
 const TRANSIENT = new Set(['missing-dependency', 'resync']);
 /**
- * CHAOS_SOCKET=provider: the library's socket, which queues updates written while disconnected and
- * sends them before the reconnect's step 2 (exploration only: it breaks the offline order across a
- * reload, and its unsynced-changes counter can reach 0 before an older write has been answered).
+ * CHAOS_SOCKET=provider: the library's socket and provider, which queue updates written while
+ * disconnected and send updates before the reconnect's step 2 (exploration only: it breaks the
+ * offline order across a reload, and its unsynced-changes counter can reach 0 before an older write
+ * has been answered).
  */
 const BARE_PROVIDER_SOCKET = process.env.CHAOS_SOCKET === 'provider';
 
@@ -258,7 +261,8 @@ class Device {
     const doc = new Y.Doc();
     if (state) Y.applyUpdate(doc, state);
     const d = { name, doc, pending: [...pending], resyncs: 0, refused: null } as Omit<DocState, 'provider'> as DocState;
-    d.provider = new HocuspocusProvider({
+    const Provider = BARE_PROVIDER_SOCKET ? HocuspocusProvider : LocalFirstProvider;
+    d.provider = new Provider({
       websocketProvider: this.socket,
       name,
       document: doc,
@@ -643,13 +647,6 @@ describe.each(seeds)('chaos (seed %i)', (seed) => {
 
     // 3. each device's messages in its writing order, per room; seqs unique per room
     const orderViolations: string[] = [];
-    /**
-     * KNOWN OPEN DEFECT (issue 7, docs/BENCHMARKS.md): after a reload, the new page's write can leave
-     * as an update in the moment between the reconnect and the sync step 2 that carries the previous
-     * page's older writes, and so get the smaller seq. Reported loudly, not failed; every other order
-     * violation fails the test.
-     */
-    const reloadRace: string[] = [];
     const seqsUnique: string[] = [];
     for (const roomId of roomIds) {
       const seqs = [...live].filter(([id]) => world.written.get(id)?.roomId === roomId).map(([, c]) => c[0].seq);
@@ -664,25 +661,22 @@ describe.each(seeds)('chaos (seed %i)', (seed) => {
               const sent = world.sends.get(w.id)?.[0];
               return `${w.id} (gen ${w.gen}, written into ${w.segment}${w.offline ? ' offline' : ''}, first sent ${sent ? `in a ${sent.frame} at +${sent.at - t0} ms` : 'never seen'}, seq ${c.seq} in ${c.n})`;
             };
-            const line = `${dev.tag} in ${roomId === roomA ? 'A' : 'B'}: ${describe(a, sa)} then ${describe(b, sb)}`;
             const [fa, fb] = [world.sends.get(a.id)?.[0], world.sends.get(b.id)?.[0]];
-            const known = a.gen < b.gen && fa?.frame === 'step2' && fb?.frame === 'update' && fb.at < fa.at;
-            (known ? reloadRace : orderViolations).push(line);
+            // the reload race (issue 7, fixed by LocalFirstProvider): the new page's write left as an
+            // update before the step 2 that carried the previous page's older writes
+            const race = a.gen < b.gen && fa?.frame === 'step2' && fb?.frame === 'update' && fb.at < fa.at ? ' [reload race: update before the step 2 carrying the older write]' : '';
+            orderViolations.push(`${dev.tag} in ${roomId === roomA ? 'A' : 'B'}: ${describe(a, sa)} then ${describe(b, sb)}${race}`);
           }
         }
       }
     }
 
-    if (reloadRace.length) {
-      console.warn(`\n${'!'.repeat(80)}\n!! chaos (seed ${seed}): ${reloadRace.length} order violation(s) of the KNOWN reload race (open defect, issue 7):\n!! ${reloadRace.join('\n!! ')}\n${'!'.repeat(80)}\n`);
-    }
     const written = [...world.written.values()];
     const { seenBy } = observe();
     const segCounts = roomIds.map((id) => server.get(id)!.length).join('+');
-    // The provider's counter can reach 0 before an earlier write has even left (after a reload, a new
-    // client id's queued update is answered before the step 2 carrying the old id's writes).
+    // Honest delivery state: the provider's counter reads 0 only once the server answered every
+    // frame that carried the device's writes, so nothing is acknowledged before it was even sent.
     const ackedBeforeSent = written.filter((w) => w.ackedAt !== null && (world.sends.get(w.id)?.[0]?.at ?? Infinity) > w.ackedAt);
-    if (ackedBeforeSent.length) console.log(`chaos: ${ackedBeforeSent.length} message(s) reported acknowledged (unsynced changes 0) before they were sent: ${ackedBeforeSent.slice(0, 10).map((w) => w.id).join(' ')}`);
     console.log(
       `chaos: checked ${written.length} messages (${written.filter((w) => w.ackedAt !== null).length} acknowledged to their author, ` +
         `${written.filter((w) => seenBy.has(w.id)).length} seen by other devices, ${offlineWrites} written while cut off, ${written.filter((w) => w.gen > 0).length} after a reload), ` +
@@ -699,13 +693,14 @@ describe.each(seeds)('chaos (seed %i)', (seed) => {
       strays: strays.slice(0, 30),
       orderViolations: orderViolations.slice(0, 30),
       seqsUnique,
+      ackedBeforeSent: ackedBeforeSent.slice(0, 30).map((w) => `${w.id}: ${history(w.id, Date.now())}`),
     };
-    const counts = Object.fromEntries(Object.entries({ ...report, lostAfterKill: losses, receiptsChangedAfterKill: receiptLosses, lost, duplicated, strays, orderViolations }).map(([k, v]) => [k, v.length]));
+    const counts = Object.fromEntries(Object.entries({ ...report, lostAfterKill: losses, receiptsChangedAfterKill: receiptLosses, lost, duplicated, strays, orderViolations, ackedBeforeSent }).map(([k, v]) => [k, v.length]));
     if (Object.values(counts).some((n) => n > 0)) {
       console.log(`chaos (seed ${seed}) FAILED: ${JSON.stringify(counts)}\n${JSON.stringify(report, null, 1)}`);
       console.log(`chaos: last server output:\n${serverOutput.join('').slice(-4000)}`);
     }
-    expect(counts).toEqual({ refusals: 0, lostAfterKill: 0, receiptsChangedAfterKill: 0, lost: 0, duplicated: 0, strays: 0, orderViolations: 0, seqsUnique: 0 });
+    expect(counts).toEqual({ refusals: 0, lostAfterKill: 0, receiptsChangedAfterKill: 0, lost: 0, duplicated: 0, strays: 0, orderViolations: 0, seqsUnique: 0, ackedBeforeSent: 0 });
 
     for (const d of devices) d.destroy();
     reader.close();

@@ -1,6 +1,7 @@
 /**
  * One document as the app keeps it: a `Y.Doc` loaded from its IndexedDB copy (y-indexeddb), then
- * attached to the tab's shared socket through a `HocuspocusProvider`, and relayed to this user's
+ * attached to the tab's shared socket through a `LocalFirstProvider` (a `HocuspocusProvider` that
+ * sends no update before the document's sync step 2 on each connection), and relayed to this user's
  * other tabs (`DocRelay`).
  *
  * Lifecycle (NOTES-STACK): the IndexedDB persistence is created BEFORE the provider and the provider
@@ -35,7 +36,7 @@
  *
  * `generation` increases with every open/drop; async steps of an older generation stop quietly.
  */
-import { HocuspocusProvider, WebSocketStatus, type HocuspocusProviderWebsocket } from '@hocuspocus/provider';
+import { WebSocketStatus, type HocuspocusProvider, type HocuspocusProviderWebsocket } from '@hocuspocus/provider';
 import { IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
 import { DocRelay } from '$lib/local/doc-relay.ts';
@@ -44,12 +45,16 @@ import { deleteDatabase } from '$lib/local/wipe.ts';
 import { compactCopy } from '$lib/local/idb-copies.ts';
 import { rescuable } from '$lib/local/forget.ts';
 import { parseDocName, SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message } from '$lib/protocol/schema';
+import { LocalFirstProvider } from './local-first-provider.ts';
 import { applyChange, candidateKey, captureUnsent, mergeCandidates, planChange, type Candidate, type Change } from './unsent.ts';
 
 export interface DocListener {
   /** The content changed: an update (local, server, other tab), the local copy loaded, or a reset. */
   change?(): void;
-  /** The server's state has been merged (first sync after each (re)connect). */
+  /**
+   * The handshake after each (re)connect is complete: the server's state has been merged and, on a
+   * writable document, the server confirmed our step 2 (what we had written is on the server).
+   */
   synced?(): void;
   /** The server refused to open this document; its local copy is gone. */
   denied?(code: string): void;
@@ -117,7 +122,7 @@ const later = (fn: () => void) => queueMicrotask(fn);
 export class SyncedDoc {
   readonly name: string;
   doc: Y.Doc;
-  /** The server's state was merged since the current copy was opened. */
+  /** The server's state was merged (and our step 2 confirmed) since the current copy was opened. */
   synced = false;
   /** The server refused this document (code), or null. */
   denied: string | null = null;
@@ -233,7 +238,8 @@ export class SyncedDoc {
 
   private attachProvider(doc: Y.Doc, gen: number): void {
     const socket = this.host.socket;
-    const provider = new HocuspocusProvider({
+    // no update before this document's step 2 on the connection, honest counter (LocalFirstProvider)
+    const provider = new LocalFirstProvider({
       websocketProvider: socket,
       name: this.name,
       document: doc,
