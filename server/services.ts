@@ -84,7 +84,10 @@ export function buildServices(db: Db, config: Config, opts: ServiceOptions = {})
     audit: record,
     scanRetryMs: opts.scanRetryMs ?? 30_000,
   });
-  const avatars = new AvatarService({ users, store: fileStore, clock });
+  const avatars = new AvatarService({
+    db, users, store: fileStore, clock, audit: record, events,
+    roomIdsOf: (id) => roomService.roomIdsOf(id), forgetUser: (id) => sessions.forgetUser(id),
+  });
   const rateLimits = { ...RATE_LIMITS, ...opts.rateLimits } as RateLimits;
   const invites = new InviteService({ db, clock, ids, audit: record });
   const accounts = new AccountService({ db, users, sessions, rooms: roomService, clock, ids, registration: () => settings.get().registration, invites, events, audit: record, ssoOnly: config.oidcOnly,

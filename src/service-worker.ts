@@ -17,6 +17,10 @@
  *   THUMBS_MAX), answered from there only when the network fails, so pictures already seen still show
  *   offline. A 4xx (deleted, no longer visible) drops the copy. Not a `msgr-shell-*` cache: logout's
  *   wipe (src/lib/local/wipe.ts) deletes it with the rest of the user's data.
+ * - profile photos (`/api/users/<id>/avatar?v=<avatarAt>`): cache first, in `msgr-avatars` (the newest
+ *   AVATARS_MAX). The URL is versioned (a new photo is a new `v`), so a kept copy is never stale:
+ *   the network is asked only for a version not seen yet, and keeping it drops that user's older
+ *   versions. A request without `v` is not kept. Deleted at logout with the thumbnails.
  */
 import { build, files, version } from '$service-worker';
 
@@ -34,6 +38,10 @@ const NETWORK_ONLY = /^\/(api|collab|auth|healthz|metrics)(\/|$)/;
 const THUMBS = 'msgr-thumbs';
 const THUMB_PATH = /^\/api\/files\/[A-Za-z0-9_-]+\/thumb$/;
 const THUMBS_MAX = 500;
+const AVATARS = 'msgr-avatars';
+const AVATAR_PATH = /^\/api\/users\/[A-Za-z0-9_-]+\/avatar$/;
+const AVATAR_VERSION = /^\?v=[0-9]{1,16}$/;
+const AVATARS_MAX = 300;
 
 sw.addEventListener('install', (event) => {
   event.waitUntil(
@@ -64,6 +72,10 @@ sw.addEventListener('fetch', (event) => {
   if (url.origin !== sw.location.origin) return;
   if (THUMB_PATH.test(url.pathname) && !url.search) {
     event.respondWith(thumbnail(request));
+    return;
+  }
+  if (AVATAR_PATH.test(url.pathname) && AVATAR_VERSION.test(url.search)) {
+    event.respondWith(avatar(request, url.pathname));
     return;
   }
   if (NETWORK_ONLY.test(url.pathname)) return;
@@ -133,4 +145,25 @@ async function thumbnail(request: Request): Promise<Response> {
 async function trimThumbs(cache: Cache): Promise<void> {
   const keys = await cache.keys();
   for (const key of keys.slice(0, Math.max(0, keys.length - THUMBS_MAX))) await cache.delete(key);
+}
+
+/** A profile photo by its versioned URL: the kept copy, or the network's answer (kept when it is a photo). */
+async function avatar(request: Request, path: string): Promise<Response> {
+  const cache = await caches.open(AVATARS);
+  const hit = await cache.match(request);
+  if (hit) return hit;
+  const response = await fetch(request);
+  if (response.ok && response.headers.get('content-type') === 'image/webp') {
+    // the user's older versions are of no use any more: one copy per person
+    for (const key of await cache.keys()) if (new URL(key.url).pathname === path && key.url !== request.url) await cache.delete(key);
+    await cache.put(request, response.clone());
+    void trimAvatars(cache);
+  }
+  return response;
+}
+
+/** Keeps the newest AVATARS_MAX (first kept, first dropped; a dropped one is fetched again once). */
+async function trimAvatars(cache: Cache): Promise<void> {
+  const keys = await cache.keys();
+  for (const key of keys.slice(0, Math.max(0, keys.length - AVATARS_MAX))) await cache.delete(key);
 }

@@ -31,7 +31,7 @@ export function writeHead(doc: Y.Doc, rooms: RoomsRepo, polls: PollService, room
     };
     for (const [k, v] of Object.entries(fields)) put(meta, k, v);
 
-    sync(doc.getMap<Member>(HEAD_MEMBERS), new Map(rooms.members(roomId).map((m) => [m.user_id, { role: m.role, joinedAt: m.joined_at, username: m.username, displayName: m.display_name } satisfies Member])));
+    sync(doc.getMap<Member>(HEAD_MEMBERS), new Map(rooms.members(roomId).map((m) => [m.user_id, { role: m.role, joinedAt: m.joined_at, username: m.username, displayName: m.display_name, ...(m.avatar_at ? { avatarAt: m.avatar_at } : {}) } satisfies Member])));
     sync(doc.getMap<number>(HEAD_READS), new Map(Object.entries(polls.roomReads(roomId))));
     sync(doc.getMap<Pin>(HEAD_PINS), new Map(polls.roomPins(roomId).map((p) => [p.id, p])));
     sync(doc.getMap<Poll>(HEAD_POLLS), new Map(polls.roomPolls(roomId).map((p) => [p.id, p])));

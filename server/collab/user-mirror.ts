@@ -13,7 +13,12 @@ export function writeUserDoc(doc: Y.Doc, rooms: RoomService, users: UsersRepo, u
   const user = users.byId(userId);
   doc.transact(() => {
     const profile = doc.getMap(USER_PROFILE);
-    if (user) for (const [k, v] of Object.entries(toPublicUser(user))) if (profile.get(k) !== v) profile.set(k, v);
+    if (user) {
+      const fields = toPublicUser(user);
+      for (const [k, v] of Object.entries(fields)) if (profile.get(k) !== v) profile.set(k, v);
+      // a field the user no longer has (a removed photo's `avatarAt`) leaves the profile
+      for (const k of [...profile.keys()]) if (!(k in fields)) profile.delete(k);
+    }
     const map = doc.getMap<RoomEntry>(USER_ROOMS);
     const current = new Map<string, RoomEntry>(
       // the room list without the activity fields, which change with every message

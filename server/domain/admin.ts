@@ -26,6 +26,8 @@ export interface AdminUser {
   createdAt: number;
   lastSeenAt: number | null;
   sessions: number;
+  /** Version of the profile photo (`GET /api/users/:id/avatar?v=`); absent without one. */
+  avatarAt?: number;
 }
 
 export class AdminService {
@@ -60,7 +62,7 @@ export class AdminService {
   private view(id: string): AdminUser {
     const r = this.s.one.get(id) as (UserRow & { last_seen: number | null; session_count: number }) | undefined;
     if (!r) return fail('not-found');
-    return { id: r.id, username: r.username, displayName: r.display_name, isAdmin: r.is_admin === 1, disabled: r.disabled === 1, createdAt: r.created_at, lastSeenAt: r.last_seen, sessions: r.session_count };
+    return { id: r.id, username: r.username, displayName: r.display_name, isAdmin: r.is_admin === 1, disabled: r.disabled === 1, createdAt: r.created_at, lastSeenAt: r.last_seen, sessions: r.session_count, ...(r.avatar_at ? { avatarAt: r.avatar_at } : {}) };
   }
 
   private like(q: string) {

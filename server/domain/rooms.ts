@@ -140,7 +140,7 @@ export class RoomService {
 
   private peerOf(roomId: string, userId: string) {
     const other = this.d.rooms.members(roomId).find((m) => m.user_id !== userId);
-    return other ? { id: other.user_id, username: other.username, displayName: other.display_name } : null;
+    return other ? { id: other.user_id, username: other.username, displayName: other.display_name, ...(other.avatar_at ? { avatarAt: other.avatar_at } : {}) } : null;
   }
 
   get(userId: string, roomId: string) {
@@ -163,6 +163,7 @@ export class RoomService {
         displayName: m.display_name,
         role: m.role,
         joinedAt: m.joined_at,
+        ...(m.avatar_at ? { avatarAt: m.avatar_at } : {}),
       })),
     };
   }

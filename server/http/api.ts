@@ -199,6 +199,13 @@ export function apiRoutes(s: Services, ports: ApiPorts): Route[] {
       },
     },
     {
+      method: 'DELETE', path: '/api/me/avatar', auth: true,
+      async handler(ctx) {
+        await s.avatars.clear(ctx.auth.user.id);
+        return { status: 204 };
+      },
+    },
+    {
       method: 'GET', path: '/api/users/:id/avatar', auth: true,
       handler: (ctx) => ({
         file: {

@@ -24,6 +24,8 @@ export interface MemberRow {
 export interface MemberWithUser extends MemberRow {
   username: string;
   display_name: string;
+  /** The member's profile photo version (users.avatar_at), null without one. */
+  avatar_at: number | null;
 }
 
 export interface SegmentRow {
@@ -53,7 +55,7 @@ export function roomsRepo(db: Db) {
     insertMember: db.prepare(`INSERT INTO room_members (room_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)
                               ON CONFLICT (room_id, user_id) DO NOTHING`),
     member: db.prepare('SELECT * FROM room_members WHERE room_id = ? AND user_id = ?'),
-    members: db.prepare(`SELECT m.*, u.username, u.display_name FROM room_members m JOIN users u ON u.id = m.user_id
+    members: db.prepare(`SELECT m.*, u.username, u.display_name, u.avatar_at FROM room_members m JOIN users u ON u.id = m.user_id
                          WHERE m.room_id = ? ORDER BY m.joined_at, u.username`),
     memberIds: db.prepare('SELECT user_id FROM room_members WHERE room_id = ?').pluck(),
     removeMember: db.prepare('DELETE FROM room_members WHERE room_id = ? AND user_id = ?'),

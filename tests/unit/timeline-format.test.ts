@@ -1,7 +1,7 @@
 /** Times, dates and avatar initials as the timeline and room list show them (pure functions). */
 import { describe, expect, it } from 'vitest';
 import { formatDay, formatTime, listTime } from '../../src/lib/i18n/format.ts';
-import { initials, roomAvatar } from '../../src/lib/people/avatar.ts';
+import { avatarUrl, initials, roomAvatar } from '../../src/lib/people/avatar.ts';
 
 const at = (y: number, mo: number, d: number, h = 0, mi = 0, s = 0) => new Date(y, mo - 1, d, h, mi, s).getTime();
 
@@ -78,5 +78,17 @@ describe('avatar initials', () => {
   it('a room shows the same avatar in the list and the header', () => {
     expect(roomAvatar({ id: 'room1', kind: 'direct', peerId: 'u2' })).toEqual({ id: 'u2', shape: 'circle', peerId: 'u2' });
     expect(roomAvatar({ id: 'room1', kind: 'group', peerId: null })).toEqual({ id: 'room1', shape: 'square', peerId: null });
+  });
+
+  it("a 1:1 room shows the other person's photo, a group none", () => {
+    expect(roomAvatar({ id: 'room1', kind: 'direct', peerId: 'u2', peerAvatarAt: 1700 })).toEqual({ id: 'u2', shape: 'circle', peerId: 'u2', avatarAt: 1700 });
+    expect(roomAvatar({ id: 'room1', kind: 'group', peerId: null, peerAvatarAt: 1700 })).toEqual({ id: 'room1', shape: 'square', peerId: null });
+  });
+
+  it('a photo URL is versioned, and there is none without a version', () => {
+    expect(avatarUrl('u2', 1700)).toBe('/api/users/u2/avatar?v=1700');
+    expect(avatarUrl('a/b', 5)).toBe('/api/users/a%2Fb/avatar?v=5');
+    expect(avatarUrl('u2', undefined)).toBeNull();
+    expect(avatarUrl('u2', 0)).toBeNull();
   });
 });

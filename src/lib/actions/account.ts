@@ -54,6 +54,16 @@ export async function deleteAccount(session: Session, password: string): Promise
   return null;
 }
 
+/** Back to initials; null on success, else the error code (shown next to the photo). */
+export async function removeAvatar(): Promise<string | null> {
+  try {
+    await accountApi.removeAvatar();
+    return null;
+  } catch (e) {
+    return errorCode(e);
+  }
+}
+
 export async function uploadAvatar(file: File): Promise<User | string> {
   try {
     return (await accountApi.uploadAvatar(file)).user;

@@ -14,6 +14,8 @@ export interface AdminUser {
   createdAt: number;
   lastSeenAt: number | null;
   sessions: number;
+  /** Version of the profile photo (`GET /api/users/:id/avatar?v=`); absent without one. */
+  avatarAt?: number;
 }
 
 export interface AdminSession {

@@ -28,6 +28,8 @@ export const AUDIT_ACTIONS = [
   'retention.run',
   'auth.admin-login',
   'auth.admin-login-failed',
+  'profile.avatar-set',
+  'profile.avatar-remove',
 ] as const;
 
 export interface Choice {

@@ -37,4 +37,5 @@ export const accountApi = {
   revokeSession: (id: string) => request<void>('DELETE', `/api/me/sessions/${encodeURIComponent(id)}`),
   deleteAccount: (password: string) => request<void>('DELETE', '/api/me', { password }),
   uploadAvatar,
+  removeAvatar: () => request<void>('DELETE', '/api/me/avatar'),
 };

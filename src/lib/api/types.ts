@@ -13,6 +13,7 @@ export interface Peer {
   id: string;
   username: string;
   displayName: string;
+  avatarAt?: number;
 }
 
 export type { RoomSummary } from '$lib/protocol/schema';
@@ -23,6 +24,7 @@ export interface RoomMember {
   displayName: string;
   role: 'admin' | 'member';
   joinedAt: number;
+  avatarAt?: number;
 }
 
 export interface RoomDetail {

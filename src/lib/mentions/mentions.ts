@@ -14,6 +14,8 @@ export interface MentionCandidate {
   label: string;
   /** The secondary line (the username). */
   hint: string;
+  /** The member's profile photo version, when they have one. */
+  avatarAt?: number;
 }
 
 const fold = (s: string) => s.normalize('NFC').toLocaleLowerCase();
@@ -27,7 +29,7 @@ export function mentionCandidates(members: Record<string, Member>, meId: string,
     if (id === meId) continue;
     const name = m.displayName || m.username;
     const words = fold(name).split(/\s+/);
-    if (fold(m.username).startsWith(q) || fold(name).startsWith(q) || words.some((w) => w.startsWith(q))) out.push({ id, label: name, hint: m.username });
+    if (fold(m.username).startsWith(q) || fold(name).startsWith(q) || words.some((w) => w.startsWith(q))) out.push({ id, label: name, hint: m.username, ...(m.avatarAt ? { avatarAt: m.avatarAt } : {}) });
   }
   return out.slice(0, limit);
 }

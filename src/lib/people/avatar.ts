@@ -1,8 +1,15 @@
 /**
- * Generated avatars (no uploads, no outside assets): the initials of a name on a colour derived
- * from an id, so that a person or a room keeps the same colour everywhere and on every device.
- * Rooms use `roomAvatar` in the list and the header alike, so both show the same thing.
+ * Avatars: a person's profile photo when they have one (`avatarUrl`), over the initials of their name
+ * on a colour derived from their id, so that a person or a room keeps the same colour everywhere and
+ * on every device, and the initials show while the photo loads, when it fails, and offline without a
+ * kept copy. Rooms use `roomAvatar` in the list and the header alike, so both show the same thing (a
+ * 1:1 room: the other person's photo).
  */
+
+/** The photo's URL, versioned by `avatarAt` (a new photo is a new URL: cached for good), or null without one. */
+export function avatarUrl(userId: string, avatarAt: number | null | undefined): string | null {
+  return avatarAt ? `/api/users/${encodeURIComponent(userId)}/avatar?v=${avatarAt}` : null;
+}
 
 /** Parenthetical and bracketed parts ("최수아 (재택근무 중)", "[TF] 김민수") are not the name. */
 const BRACKETED = /[([（【<〈「『][^)\]）】>〉」』]*(?:[)\]）】>〉」』]|$)/g;
@@ -60,10 +67,12 @@ export interface RoomAvatar {
   shape: 'circle' | 'square';
   /** For a 1:1: whose presence dot to show. */
   peerId: string | null;
+  /** For a 1:1: the other person's photo version, when they have one. */
+  avatarAt?: number;
 }
 
 /** What a room's avatar shows, the same in the room list and the room header. */
-export function roomAvatar(room: { id: string; kind: 'direct' | 'group' | undefined; peerId: string | null }): RoomAvatar {
-  if (room.kind === 'direct' && room.peerId) return { id: room.peerId, shape: 'circle', peerId: room.peerId };
+export function roomAvatar(room: { id: string; kind: 'direct' | 'group' | undefined; peerId: string | null; peerAvatarAt?: number }): RoomAvatar {
+  if (room.kind === 'direct' && room.peerId) return { id: room.peerId, shape: 'circle', peerId: room.peerId, ...(room.peerAvatarAt ? { avatarAt: room.peerAvatarAt } : {}) };
   return { id: room.id, shape: room.kind === 'group' ? 'square' : 'circle', peerId: null };
 }

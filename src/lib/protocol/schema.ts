@@ -40,7 +40,7 @@ export type StatelessFromClient = { t: 'away'; away: boolean } | { t: 'typing' }
 
 /** The user document `user:<userId>`: read-only, readable by that user only, written by the server. */
 export const USER_ROOMS = 'rooms'; // Y.Map<roomId, RoomEntry>
-export const USER_PROFILE = 'profile'; // Y.Map: id, username, displayName, statusMessage, isAdmin
+export const USER_PROFILE = 'profile'; // Y.Map: id, username, displayName, statusMessage, isAdmin, avatarAt (absent without a photo)
 
 /** One room in the user's room list (the list works offline from this document). */
 export interface RoomEntry {
@@ -53,8 +53,8 @@ export interface RoomEntry {
   muted: boolean;
   joinedAt: number;
   createdAt: number;
-  /** For 1:1 rooms: the other person, if still there. */
-  peer: { id: string; username: string; displayName: string } | null;
+  /** For 1:1 rooms: the other person, if still there (`avatarAt`: their photo's version, absent without one). */
+  peer: { id: string; username: string; displayName: string; avatarAt?: number } | null;
 }
 
 /** `GET /api/rooms`: a room entry plus what the server knows of its activity. */
@@ -216,6 +216,8 @@ export interface Member {
   joinedAt: number;
   username: string;
   displayName: string;
+  /** The member's profile photo version (`GET /api/users/:id/avatar?v=<avatarAt>`); absent without one. */
+  avatarAt?: number;
 }
 
 export interface SegmentInfo {

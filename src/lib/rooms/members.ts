@@ -4,6 +4,8 @@ export interface ShownMember {
   name: string;
   username: string;
   role: 'admin' | 'member';
+  /** Profile photo version, when the member has one. */
+  avatarAt?: number;
 }
 
 export function sortMembers(members: ShownMember[], locale: string): ShownMember[] {

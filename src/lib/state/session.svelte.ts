@@ -271,6 +271,9 @@ export class Session {
     for (const key of ['username', 'displayName', 'statusMessage', 'isAdmin'] as const) {
       if (p[key] !== undefined) (next as Record<string, unknown>)[key] = p[key];
     }
+    // a whole user (REST, the user document's profile) without `avatarAt` has no photo any more
+    if (p.avatarAt !== undefined) next.avatarAt = p.avatarAt;
+    else if (p.id === user.id) delete next.avatarAt;
     if (JSON.stringify(next) === JSON.stringify(user)) return;
     this.user = next;
     writeJson(ME_KEY, next);
