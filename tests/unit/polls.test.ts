@@ -26,7 +26,8 @@ beforeEach(() => {
   headChanges = [];
   systemLines = [];
   d.bus.on('head-changed', (roomId) => void headChanges.push(roomId));
-  d.bus.on('system-line', (roomId, line) => void systemLines.push({ roomId, line }));
+  // the poll and pin lines (a group's membership lines are tested in tests/integration/member-lines.test.ts)
+  d.bus.on('system-line', (roomId, line) => void (line.system.type !== 'members' && systemLines.push({ roomId, line })));
 });
 
 function codeOf(fn: () => unknown): string {
