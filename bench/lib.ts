@@ -30,6 +30,9 @@ export interface ChildStats {
   cpuUserUs: number;
   cpuSystemUs: number;
   uptimeMs: number;
+  /** App server only: write-queue batches committed and operations in them, so far. */
+  queueBatches?: number;
+  queueOps?: number;
 }
 
 const CHILD_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server-child.ts');

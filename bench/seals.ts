@@ -12,7 +12,10 @@ import * as Y from 'yjs';
 import * as encoding from 'lib0/encoding';
 import * as decoding from 'lib0/decoding';
 import { SEGMENT_MESSAGES, SEGMENT_RECEIPTS, type Message, type Receipt } from '../src/lib/protocol/schema.ts';
-import { dist, sleep, waitFor, TEXT, type Dist, type ServerChild } from './lib.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { api, dist, machineCpuPct, machineTicks, sleep, waitFor, ServerChild, TEXT, type Dist } from './lib.ts';
 
 export interface SealResult {
   writers: number;
@@ -29,6 +32,13 @@ export interface SealResult {
   closes: string[];
   serverCpuPct: number;
   loadgenCpuPct: number;
+  /** Server CPU while the writers were sending (the figures above span the drain as well). */
+  serverCpuSendPct: number;
+  /** Machine CPU used by other processes during the run (Linux only), % of one core. */
+  otherCpuPct: number | null;
+  /** Write-queue batches committed during the run, and operations per batch. */
+  batches: number | null;
+  opsPerBatch: number | null;
 }
 
 /**
@@ -142,7 +152,9 @@ export async function sealsUnderLoad(
     const n = headDoc.getMap('room').get('openSegment') as number | undefined;
     if (n === undefined) return;
     open = n;
-    observe(n);
+    // every segment up to the open one: when the head lags, messages are moved into segments that
+    // were open only in between, and their receipts are there
+    for (let k = 0; k <= n; k++) observe(k);
     for (const w of writers) w.open(n);
   };
   headDoc.getMap('room').observe(follow);
@@ -163,6 +175,7 @@ export async function sealsUnderLoad(
   const total = Math.round(opts.rate * opts.seconds);
   const cpu0 = await child.cpu();
   const own0 = process.cpuUsage();
+  const ticks0 = machineTicks();
   const t0 = performance.now();
   for (let i = 0; i < total; i++) {
     const wait = t0 + (i * 1000) / opts.rate - performance.now();
@@ -173,6 +186,10 @@ export async function sealsUnderLoad(
     w.post(open, { id, author: w.userId, text: TEXT, createdAt: Date.now() });
   }
   const sendEnd = performance.now();
+  // the server's CPU while the writers were sending (asked now; it answers when its loop is free)
+  const cpuSend = await child.cpu();
+  const sendWall = performance.now() - t0;
+  const serverCpuSendPct = Math.round(((cpuSend.cpuUserUs - cpu0.cpuUserUs + cpuSend.cpuSystemUs - cpu0.cpuSystemUs) / 1000 / sendWall) * 100);
   await waitFor(() => receiptAt.size >= total, { timeout: 30_000, interval: 50, message: 'receipts' }).catch(() => {});
   const drainMs = Math.round(performance.now() - sendEnd);
   const wall = performance.now() - t0;
@@ -180,6 +197,10 @@ export async function sealsUnderLoad(
   const own = process.cpuUsage(own0);
   const serverCpuPct = Math.round(((cpu1.cpuUserUs - cpu0.cpuUserUs + cpu1.cpuSystemUs - cpu0.cpuSystemUs) / 1000 / wall) * 100);
   const loadgenCpuPct = Math.round(((own.user + own.system) / 1000 / wall) * 100);
+  const machinePct = machineCpuPct(ticks0, machineTicks());
+  const otherCpuPct = machinePct === null ? null : Math.max(0, machinePct - serverCpuPct - loadgenCpuPct);
+  const batches = cpu1.queueBatches !== undefined && cpu0.queueBatches !== undefined ? cpu1.queueBatches - cpu0.queueBatches : null;
+  const opsPerBatch = batches ? Math.round(((cpu1.queueOps! - cpu0.queueOps!) / batches) * 10) / 10 : null;
 
   let orderViolations = 0;
   for (const w of writers) {
@@ -200,11 +221,61 @@ export async function sealsUnderLoad(
   const r: SealResult = {
     writers: writers.length, rate: opts.rate, seconds: opts.seconds, sent: total, receipted: receiptAt.size,
     outstandingAfterDrain: total - receiptAt.size, drainMs, moved, segments, orderViolations, receiptMs: dist(lat), closes: closes(),
-    serverCpuPct, loadgenCpuPct,
+    serverCpuPct, serverCpuSendPct, loadgenCpuPct, otherCpuPct, batches, opsPerBatch,
   };
   opts.log(
     `(c) seals     ${r.writers} writers, ${r.sent} msgs @ ${r.rate}/s: ${r.receipted} receipted (outstanding ${r.outstandingAfterDrain} after ${drainMs} ms), ` +
-      `${r.segments} segments, ${r.moved} moved, ${r.orderViolations} order violations; receipt p50 ${r.receiptMs.p50} ms, p99 ${r.receiptMs.p99} ms; closes ${r.closes.length}; CPU server ${serverCpuPct}%, load generator ${loadgenCpuPct}%`,
+      `${r.segments} segments, ${r.moved} moved, ${r.orderViolations} order violations; receipt p50 ${r.receiptMs.p50} ms, p99 ${r.receiptMs.p99} ms; closes ${r.closes.length}; CPU server ${serverCpuPct}% (${serverCpuSendPct}% while sending), load generator ${loadgenCpuPct}%, other processes ${otherCpuPct ?? '?'}%; ${batches ?? '?'} commits, ${opsPerBatch ?? '?'} ops each`,
   );
   return r;
+}
+
+/**
+ * Standalone: `RATE=2400 node --import tsx bench/seals.ts` runs scenario (c) alone against a fresh
+ * server child (SQLITE_SYNCHRONOUS=FULL). Env: RATE (msg/s, default BENCH_SEAL_RATE or 1200), SECONDS
+ * (default BENCH_SEAL_SECONDS or 10), WRITERS (default BENCH_SEAL_WRITERS or 50); BENCH_CPU_PROF=1
+ * writes the server's CPU profile to .bench/prof/. Exits 1 when anything is outstanding, out of
+ * order or refused.
+ */
+async function standalone() {
+  const num = (keys: string[], fallback: number) => {
+    for (const k of keys) if (process.env[k]) return Number(process.env[k]);
+    return fallback;
+  };
+  const rate = num(['RATE', 'BENCH_SEAL_RATE'], 1200);
+  const seconds = num(['SECONDS', 'BENCH_SEAL_SECONDS'], 10);
+  const writers = Math.round(num(['WRITERS', 'BENCH_SEAL_WRITERS'], 50));
+  const out = path.join(process.cwd(), '.bench');
+  fs.mkdirSync(out, { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(process.env.BENCH_DATA_DIR ?? out, 'seals-'));
+  const tag = Date.now().toString(36);
+  const log = (s: string) => console.log(s);
+  let child: ServerChild | null = null;
+  try {
+    child = await ServerChild.start('app', { DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'FULL' });
+    const users: { id: string; token: string }[] = [];
+    for (let i = 0; i < writers; i++) {
+      const body = await api<{ user: { id: string }; token: string }>(child.httpUrl, 'POST', '/api/register', { username: `s${tag}_${i}`, password: 'bench-password-1' });
+      users.push({ id: body.user.id, token: body.token });
+    }
+    await child.stop();
+    // a freshly started server, as in `npm run bench`
+    child = await ServerChild.start('app', { DATA_DIR: dataDir, SQLITE_SYNCHRONOUS: 'FULL' });
+    const { room } = await api<{ room: { id: string } }>(child.httpUrl, 'POST', '/api/rooms', { name: 'seals', memberIds: users.slice(1).map((u) => u.id) }, users[0].token);
+    const r = await sealsUnderLoad(child, room.id, users, { rate, seconds, tag, log });
+    if (r.outstandingAfterDrain > 0 || r.orderViolations > 0 || r.closes.length > 0) process.exitCode = 1;
+  } finally {
+    await child?.stop().catch(() => {});
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  standalone().then(
+    () => process.exit(),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

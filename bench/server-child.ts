@@ -13,6 +13,7 @@
  * {id, cmd: 'stop'} (graceful close, then exit). Replies carry the same id.
  */
 import fs from 'node:fs';
+import { performance as perf } from 'node:perf_hooks';
 import pino from 'pino';
 import * as Y from 'yjs';
 import { Server } from '@hocuspocus/server';
@@ -29,6 +30,8 @@ import { SEGMENT_MESSAGES } from '../src/lib/protocol/schema.ts';
 export const BENCH_RATE_LIMITS = {
   messages: { ...RATE_LIMITS.messages, points: 1e9 },
   auth: { ...RATE_LIMITS.auth, points: 1e9 },
+  register: { ...RATE_LIMITS.register, points: 1e9 },
+  documents: { ...RATE_LIMITS.documents, points: 1e9 },
   api: { ...RATE_LIMITS.api, points: 1e9 },
   upgrade: { ...RATE_LIMITS.upgrade, points: 1e9 },
   backlog: { ...RATE_LIMITS.backlog, points: 1e9 },
@@ -56,6 +59,8 @@ async function main() {
   let load: ((name: string) => Promise<unknown>) | null = null;
   let loaded: ((name: string) => boolean) | null = null;
   let port: number;
+  /** Write-queue counters (app only): batches committed and operations in them. */
+  let queueStats: () => Record<string, number> = () => ({});
 
   if (mode === 'app') {
     const dataDir = process.env.DATA_DIR;
@@ -65,6 +70,23 @@ async function main() {
     port = await app.listen(0, '127.0.0.1');
     stop = () => app.close();
     const hp = app.collab.hocuspocus;
+    queueStats = () => ({ queueBatches: app.collab.queue.batches, queueOps: app.collab.queue.ops });
+    if (process.env.BENCH_TRACE) {
+      // once a second: commits, operations, event-loop use and what waits in Hocuspocus's queues
+      let last = { b: 0, o: 0, elu: perf.eventLoopUtilization() };
+      setInterval(() => {
+        const q = app.collab.queue;
+        const elu = perf.eventLoopUtilization(last.elu);
+        const waiting: string[] = []; // per document: messages waiting in its connections' queues
+        for (const doc of hp.documents.values()) {
+          let n = 0;
+          for (const c of doc.getConnections()) n += (c as unknown as { messageQueue: unknown[] }).messageQueue.length;
+          if (n) waiting.push(`${doc.name.slice(doc.name.lastIndexOf(':') + 1)}:${n}`);
+        }
+        console.error(`trace: ${q.batches - last.b} commits, ${q.ops - last.o} ops, loop ${Math.round(elu.utilization * 100)}%, docs ${hp.documents.size}, queued ${waiting.join(' ')}`);
+        last = { b: q.batches, o: q.ops, elu: perf.eventLoopUtilization() };
+      }, 1000).unref();
+    }
     loaded = (name: string) => hp.documents.has(name);
     load = async (name: string) => {
       if (hp.documents.has(name)) throw new Error(`${name} is already loaded`);
@@ -107,7 +129,7 @@ async function main() {
 
   process.on('message', async (req: Request) => {
     try {
-      if (req.cmd === 'stats') send({ id: req.id, ...stats(req.gc !== false) });
+      if (req.cmd === 'stats') send({ id: req.id, ...stats(req.gc !== false), ...queueStats() });
       else if (req.cmd === 'load') {
         if (!load || !req.name) throw new Error('load needs the app server and a document name');
         send({ id: req.id, ...((await load(req.name)) as object) });

@@ -35,6 +35,7 @@ import { Presence } from './presence.ts';
 import { WriteQueue } from './write-queue.ts';
 import { OutputGate } from './output-gate.ts';
 import { WritePath } from './write-path.ts';
+import { Arrivals } from './arrivals.ts';
 import { readServerDoc } from './server-writes.ts';
 import { Authentication } from './extensions/authentication.ts';
 import { Validation } from './extensions/validation.ts';
@@ -79,6 +80,8 @@ export const BACKLOG_GRACE_MS = 3000;
 export function createCollab(d: CollabDeps) {
   let hocuspocus!: Hocuspocus<CollabContext>;
   let sockets!: CollabSockets;
+  // arrival tickets of client frames: a batch commits (and reserves seqs) in arrival order
+  const arrivals = new Arrivals();
   const queue = new WriteQueue(d.db, {
     committed: (epoch) => gate.release(epoch),
     measured: (seconds, ops) => d.metrics?.committed(seconds, ops),
@@ -86,7 +89,7 @@ export function createCollab(d: CollabDeps) {
       d.log.error({ err, documentName: doc }, 'a durable write failed; the document reloads from disk');
       if (doc) dropUnsaved(doc);
     },
-  });
+  }, () => arrivals.now());
   const gate = new OutputGate(queue, (seconds) => d.metrics?.fanout(seconds));
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
   const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search, audit: d.audit });
@@ -98,6 +101,7 @@ export function createCollab(d: CollabDeps) {
     maxMessageChars: d.maxMessageChars, maxUpdateBytes: d.maxUpdateBytes, clock: d.clock,
     backlogGraceMs: d.backlogGraceMs ?? BACKLOG_GRACE_MS, log: d.log, metrics: d.metrics,
     isLive: (doc) => !(doc as Document).isDestroyed && hocuspocus.documents.get((doc as Document).name) === doc,
+    arrivalOf: (payload) => arrivals.of(payload),
   });
   const retention = new Retention({
     db: d.db, clock: d.clock, retention: retentionRepo(d.db), rooms: d.rooms, documents: d.documents, search: searchRepo(d.db), pollsRepo: pollsRepo(d.db),
@@ -110,6 +114,11 @@ export function createCollab(d: CollabDeps) {
     quiet: true,
     debounce: 2000,
     maxDebounce: 10_000,
+    // Hocuspocus merges the updates of one event-loop turn into one broadcast per document, and
+    // Y.mergeUpdates sorts its inputs once per struct run: superlinear in the number of updates
+    // (28 µs per update at 120, 94 µs at 2,000). Under load a turn holds thousands; flushing every
+    // 32 KB (about 150 messages) keeps the merge linear (see docs/BENCHMARKS.md, seals)
+    flushMaxBytes: 32 * 1024,
     timeout: d.idleTimeoutMs ?? 45_000,
     extensions: [
       new Authentication({ sessions: d.sessions, access: d.access, sockets: () => sockets, clock: d.clock, log: d.log, documents: () => hocuspocus.documents, opens: d.rateLimits.documents }),
@@ -122,7 +131,7 @@ export function createCollab(d: CollabDeps) {
   sockets = new CollabSockets(hocuspocus as unknown as Hocuspocus, d.sessions, d.allowedOrigins, d.log, d.rateLimits.upgrade, Math.max(d.maxUpdateBytes * 2, 64 * 1024), d.pingIntervalMs ?? 15_000, {
     opened: (userId) => presence.socketOpened(userId),
     closed: (userId) => presence.socketClosed(userId),
-  }, gate);
+  }, gate, arrivals);
 
   /**
    * A commit failed: the instance holds state that is not on disk, and its held frames must never

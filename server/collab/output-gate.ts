@@ -60,7 +60,15 @@ export class OutputGate {
       if (h.frames.length === 0) this.held.delete(ws);
       if (ws.readyState !== ws.OPEN) continue;
       this.observe((now - out[0].at) / 1000);
+      if (out.length === 1) {
+        h.raw(out[0].data);
+        continue;
+      }
+      // many frames for one socket (a batch under load): one write to the kernel, not one each
+      const socket = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+      socket?.cork();
       for (const f of out) h.raw(f.data);
+      socket?.uncork();
     }
   }
 

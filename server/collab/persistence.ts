@@ -18,6 +18,8 @@ import type { WriteQueue } from './write-queue.ts';
 
 /** What else must commit atomically with one appended update (bindings, receipts, votes). */
 export interface AppendExtra<R> {
+  /** The arrival ticket of the client frame this update came in (its place in the batch: write-queue.ts). */
+  order?: number;
   run(): R;
   committed(result: R): void;
   failed(err: unknown): void;
@@ -66,6 +68,7 @@ export class DocumentPersistence {
       this.queue
         .enqueue({
           doc: name,
+          order: extra?.order,
           run: () => {
             if (!hooks.exists()) return null;
             const id = this.docs.append(name, update);

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { RATE_LIMITS, type RateLimit } from '../http/rate-limits.ts';
 import type { OutputGate } from './output-gate.ts';
+import type { Arrivals } from './arrivals.ts';
 
 export interface SocketState {
   ws: WebSocket;
@@ -52,6 +53,8 @@ export class CollabSockets {
     private userSockets: { opened(userId: string): void; closed(userId: string): void } = { opened() {}, closed() {} },
     /** Every frame sent goes through it: nothing leaves before it is durable. */
     private gate: OutputGate | null = null,
+    /** Every frame received gets its arrival ticket here (the order of each author's seqs). */
+    private arrivals: Arrivals | null = null,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes });
     this.upgradeLimiter = new RateLimiterMemory({ points: upgradeLimit.points, duration: upgradeLimit.durationSec });
@@ -107,7 +110,10 @@ export class CollabSockets {
         connection.lastMessageReceivedAt = Date.now(); // Hocuspocus itself cannot parse a bare PONG
         return;
       }
-      connection.handleMessage(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+      const frame = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      // its arrival ticket: the order its messages get their seqs in (arrivals.ts)
+      this.arrivals?.stamp(frame);
+      connection.handleMessage(frame);
     });
     ws.on('close', (code, reason) => {
       this.gate?.discard(ws);

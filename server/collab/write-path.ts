@@ -39,6 +39,8 @@ export interface Pending {
   userId: string;
   /** The writer's address (for the audit log). */
   ip?: string;
+  /** Arrival ticket of the frame the update came in (arrivals.ts): the order its messages get their seqs in. */
+  order?: number;
 }
 
 interface Reserved {
@@ -145,6 +147,7 @@ export class WritePath {
     })).filter((a) => a.fileIds.length);
     const removed = p.result.removedFiles.filter((r) => kept.get(r.messageId)?.deleted).flatMap((r) => r.fileIds);
     return {
+      order: p.order,
       run: () => {
         for (const client of p.result.clientIds) this.d.documents.bindClient(name, client, p.userId);
         // the validator found these ids absent from the room and claimed them: no second lookup

@@ -9,6 +9,9 @@
  * better-sqlite3 is synchronous: the commit has finished when `flush` returns, and the next batch
  * starts collecting right away ("flushed when the previous commit finishes").
  *
+ * Inside a batch the operations run in arrival order (`order`, see arrivals.ts), not in the order
+ * they were queued: that is the order in which message reservations take their seqs.
+ *
  * After the commit, `committed` listeners run (the output gate releases held frames), then each
  * operation's promise settles. Memory that depends on a write is updated only after its commit.
  */
@@ -18,10 +21,16 @@ export interface QueuedOp<T = unknown> {
   /** Document the operation belongs to (a failure poisons that document: see `failed`). */
   doc: string | null;
   run: () => T;
+  /**
+   * Where the operation runs in its batch: the arrival ticket of the client frame it commits
+   * (arrivals.ts). Without one it runs after everything that had arrived when it was queued.
+   */
+  order?: number;
 }
 
 interface Entry {
   op: QueuedOp;
+  order: number;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -46,6 +55,8 @@ export class WriteQueue {
   constructor(
     private db: Db,
     private events: WriteQueueEvents,
+    /** The order of an operation queued without one (arrivals.ts: after every frame arrived so far). */
+    private orderNow: () => number = () => 0,
   ) {}
 
   /** True while something queued is not yet on disk. */
@@ -55,7 +66,7 @@ export class WriteQueue {
 
   enqueue<T>(op: QueuedOp<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.entries.push({ op, resolve: resolve as (v: unknown) => void, reject });
+      this.entries.push({ op, order: op.order ?? this.orderNow(), resolve: resolve as (v: unknown) => void, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -69,6 +80,10 @@ export class WriteQueue {
     const batch = this.entries;
     if (!batch.length) return;
     this.entries = [];
+    // in arrival order: Hocuspocus applies one socket's frames for different documents interleaved,
+    // and the seqs a batch reserves must follow the order the frames arrived in (stable: operations
+    // of equal order keep the order they were queued in)
+    batch.sort((a, b) => a.order - b.order);
     const epoch = this.epoch++;
     const t0 = performance.now();
     let results = this.commit(batch, false);

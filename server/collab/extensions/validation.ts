@@ -8,7 +8,7 @@
  *   `WritePath.pending` for the storage extension, which commits it with the apply.
  * - afterHandleMessage fires after the message was handled (applied or not): what was validated but
  *   never applied (nothing new in it, or the apply threw) releases its claims; edits that landed on
- *   the sealed copy of a moved message are forwarded.
+ *   the sealed copy of a moved message are forwarded (not awaited: see there).
  * - beforeHandleAwareness: presence does not ride on awareness; refusing it keeps the
  *   15-second awareness renewal storm off the server.
  */
@@ -42,6 +42,8 @@ export interface ValidationConfig {
   metrics?: { accepted(): void; refused(code: string): void };
   /** Whether this instance is the loaded one (an update applied to an unloaded instance would be lost). */
   isLive: (doc: Y.Doc) => boolean;
+  /** The arrival ticket of the frame a payload came in (arrivals.ts). */
+  arrivalOf?: (payload: Uint8Array) => number | undefined;
   log: Logger;
 }
 
@@ -113,7 +115,7 @@ export class Validation implements Extension {
         if ((this.versions.get(document) ?? 0) !== versionBefore) result = validate();
       }
       // from here to the apply there is no await of ours: the state validated is the state applied
-      const pending = { result, access, userId, ip: context.socket?.ip };
+      const pending = { result, access, userId, ip: context.socket?.ip, order: c.arrivalOf?.(payload) };
       c.writes.pending.set(connection, pending);
       c.writes.claim(documentName, pending);
       c.metrics?.accepted();
@@ -140,7 +142,12 @@ export class Validation implements Extension {
     if (!done) return;
     c.writes.lastApplied.delete(connection);
     if (document.store.pendingStructs || document.store.pendingDs) c.log.error({ documentName }, 'an accepted update left pending structs');
-    if (done.result.changed.length) await c.writes.forwardEdits(document, done.access.roomId, done.access.segment!, done.result.changed);
+    // not awaited: this document's next frames must not wait for a server write (a direct
+    // connection can load a document, which takes longer than a turn); every frame that arrives in
+    // a turn is then applied in it, and its batch commits them in arrival order (arrivals.ts)
+    if (done.result.changed.length) {
+      c.writes.forwardEdits(document, done.access.roomId, done.access.segment!, done.result.changed).catch((err) => c.log.error({ err, documentName }, 'forwarding edits failed'));
+    }
   }
 
   async beforeHandleAwareness(): Promise<void> {
