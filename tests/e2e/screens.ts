@@ -170,7 +170,7 @@ export const SCREENS: Screen[] = [
   {
     name: 'files',
     async open(page, d) {
-      await openRoomTool(page, d, /^(files|파일)/i, (p) => p.getByRole('complementary', { name: /files|파일/i }).or(p.getByRole('dialog', { name: /files|파일/i })).getByText(d.pdfName));
+      await openRoomTool(page, d, /^(files|파일$|채팅방 파일)/i, (p) => p.getByRole('complementary', { name: /files|파일/i }).or(p.getByRole('dialog', { name: /files|파일/i })).getByRole('link', { name: new RegExp(escape(d.pdfName)) }).first());
     },
   },
   {
