@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import sharp from 'sharp';
 import type { Locator, Page } from 'playwright-core';
-import { apiClient, makeRoom, waitFor, type TestServer, type TestUser } from '../helpers/server.ts';
+import { makeNamedUser, makeRoom, waitFor, type TestUser } from '../helpers/server.ts';
 import { connectSocket, openDoc, post, receiptsOf } from '../helpers/collab.ts';
 import { browserSuite, requireChromium, shoot, WAIT } from './browser-harness.ts';
 import { themeAndLocaleScript, type Locale, type ThemeName } from './screens.ts';
@@ -17,17 +17,14 @@ const hasChromium = requireChromium('tests/e2e/avatars.test.ts');
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
 
-let seq = 0;
-async function makeNamedUser(server: TestServer, displayName: string): Promise<TestUser> {
-  const username = `av${process.pid % 10000}_${++seq}_${Math.random().toString(36).slice(2, 6)}`;
-  const res = await apiClient(server.url)('POST', '/api/register', { username, password: 'password123', displayName });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, username, token: res.body.token, api: apiClient(server.url, res.body.token) };
-}
-
 /** A picture that reads as a photo in a screenshot: a sky, a sun and a hill. */
 const photo = (sky: string, hill: string) =>
   sharp(Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="600" height="600"><rect width="600" height="600" fill="${sky}"/><circle cx="410" cy="190" r="90" fill="#ffd54a"/><ellipse cx="250" cy="620" rx="420" ry="260" fill="${hill}"/></svg>`)).png().toBuffer();
+/** Sets `user`'s profile photo from the API (as the settings screen does). */
+async function uploadPhoto(base: string, user: TestUser, sky: string, hill: string): Promise<number> {
+  const res = await fetch(`${base}/api/me/avatar`, { method: 'POST', headers: { authorization: `Bearer ${user.token}`, 'content-type': 'image/png' }, body: new Uint8Array(await photo(sky, hill)) });
+  return res.status;
+}
 
 /** The photo of `scope`'s avatar has loaded and is drawn (not the initials, not a broken image). */
 const photoShown = (scope: Locator) =>
@@ -45,7 +42,7 @@ describe.runIf(hasChromium)('profile photos', () => {
     const room = await makeRoom(alice, [bob, carol], { name: '사진 방' });
     const direct = (await bob.api('POST', '/api/rooms', { memberIds: [alice.id] })).body.room as { id: string };
     // carol has a photo from the start; alice and carol say something
-    expect((await fetch(url('/api/me/avatar'), { method: 'POST', headers: { authorization: `Bearer ${carol.token}`, 'content-type': 'image/png' }, body: new Uint8Array(await photo('#7cc4f5', '#3f9e4f')) })).status).toBe(200);
+    expect(await uploadPhoto(suite.server.url, carol, '#7cc4f5', '#3f9e4f')).toBe(200);
     const sockets = [connectSocket(suite.server.wsUrl), connectSocket(suite.server.wsUrl)];
     const segA = await openDoc(sockets[0], `room:${room.id}:0`, alice.token);
     const ids = [post(segA.doc, alice.id, '사진 바꿔 볼게요'), post(segA.doc, alice.id, '잘 보여요?')];
@@ -163,7 +160,7 @@ describe.runIf(hasChromium)('profile photos', () => {
     const dora = await makeNamedUser(suite.server, 'Dora Broken');
     const erik = await makeNamedUser(suite.server, 'Erik Looker');
     const room = await makeRoom(dora, [erik], { name: 'Broken photos' });
-    expect((await fetch(url('/api/me/avatar'), { method: 'POST', headers: { authorization: `Bearer ${dora.token}`, 'content-type': 'image/png' }, body: new Uint8Array(await photo('#ccc', '#333')) })).status).toBe(200);
+    expect(await uploadPhoto(suite.server.url, dora, '#ccc', '#333')).toBe(200);
     const ctx = await suite.newContext(erik, { ...DESKTOP, serviceWorkers: 'block' });
     // every photo request fails: the server is up, the image is not
     await ctx.route('**/api/users/*/avatar*', (route) => route.fulfill({ status: 500, body: 'nope' }));
@@ -182,7 +179,7 @@ describe.runIf(hasChromium)('profile photos', () => {
     const fay = await makeNamedUser(suite.server, 'Fay Offline');
     const gus = await makeNamedUser(suite.server, 'Gus Offline');
     const room = await makeRoom(fay, [gus], { name: 'Offline photos' });
-    expect((await fetch(url('/api/me/avatar'), { method: 'POST', headers: { authorization: `Bearer ${fay.token}`, 'content-type': 'image/png' }, body: new Uint8Array(await photo('#9ad', '#264')) })).status).toBe(200);
+    expect(await uploadPhoto(suite.server.url, fay, '#9ad', '#264')).toBe(200);
     const ctx = await suite.newContext(gus, DESKTOP);
     const page: Page = await ctx.newPage();
     await page.goto(url(`/rooms/${room.id}`));

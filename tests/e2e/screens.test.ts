@@ -6,21 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
-import { apiClient, makeRoom, type TestServer, type TestUser } from '../helpers/server.ts';
+import { apiClient, makeNamedUser, makeRoom, type TestUser } from '../helpers/server.ts';
 import { browserSuite, requireChromium, shoot, WAIT } from './browser-harness.ts';
 import { longPress } from './timeline-page.ts';
 
 const hasChromium = requireChromium('tests/e2e/screens.test.ts');
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true };
 const DESKTOP = { viewport: { width: 1280, height: 800 } };
-
-let seq = 0;
-async function makeNamedUser(server: TestServer, displayName: string, password = 'password123'): Promise<TestUser & { password: string }> {
-  const username = `s${process.pid % 10000}_${++seq}_${Math.random().toString(36).slice(2, 6)}`;
-  const res = await apiClient(server.url)('POST', '/api/register', { username, password, displayName });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { id: res.body.user.id, username, password, token: res.body.token, api: apiClient(server.url, res.body.token) };
-}
 
 type Box = { x: number; y: number; width: number; height: number };
 const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;

@@ -87,6 +87,14 @@ export async function makeUser(server: TestServer, name?: string, password = 'pa
   return { id: res.body.user.id, username, token: res.body.token, api: apiClient(server.url, res.body.token) };
 }
 
+/** Factory: a registered user with a display name (what the screens show), and its password. */
+export async function makeNamedUser(server: TestServer, displayName: string, password = 'password123'): Promise<TestUser & { password: string }> {
+  const username = `n${process.pid % 10000}_${++counter}_${Math.random().toString(36).slice(2, 6)}`;
+  const res = await apiClient(server.url)('POST', '/api/register', { username, password, displayName });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id: res.body.user.id, username, password, token: res.body.token, api: apiClient(server.url, res.body.token) };
+}
+
 /** Factory: a room created by `owner` with the given members. */
 export async function makeRoom(owner: TestUser, members: TestUser[], extra: { name?: string; visibility?: 'joined' | 'shared' } = {}) {
   const res = await owner.api('POST', '/api/rooms', { name: extra.name ?? 'room', memberIds: members.map((m) => m.id), ...(extra.visibility ? { visibility: extra.visibility } : {}) });
