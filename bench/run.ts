@@ -547,6 +547,26 @@ async function main() {
     return c;
   };
   const results: Record<string, any> = {};
+  if (process.env.BENCH_ONLY === 'throughput') {
+    // (b) alone, ours FULL and the bare server in the same run: for working on the write path
+    try {
+      const child = await start('app', { SQLITE_SYNCHRONOUS: process.env.SQLITE_SYNCHRONOUS ?? 'FULL' });
+      const users = await registerUsers(child, P.writers + 1);
+      const writers = [];
+      for (const u of users.slice(1)) writers.push({ user: u, docName: await createRoom(child, u, [users[0]], 'writer') });
+      const ours = await throughput('ours', child, writers);
+      await child.stop();
+      const bare = await start('bare');
+      const b = await throughput('bare', bare, Array.from({ length: P.writers }, (_, i) => ({ user: { id: `bareuser${i}`, token: 'any' }, docName: `room:bareWriter${TAG}${i}:0` })));
+      await bare.stop();
+      log(`(b) ours / bare: ${Math.round((ours.perSecond / b.perSecond) * 100) / 100}×`);
+      if (ours.ackedTotal < ours.sent || ours.closes.length || b.ackedTotal < b.sent) process.exitCode = 1;
+    } finally {
+      for (const c of children) await c.stop().catch(() => {});
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    return;
+  }
   try {
     results.commit = commitCost(dataDir);
 

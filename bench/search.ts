@@ -97,6 +97,7 @@ async function main() {
           insertMsg.run(t.room, t.id, i + 1, t.at, 'otheruser01');
           if (indexed) s.search.indexInTx(t.room, { id: t.id, author: 'otheruser01', text: t.text, createdAt: t.at }, { segment: 0, at: t.at });
         }
+        if (indexed) s.search.indexPendingInTx();
       })();
     const t0 = performance.now();
     if (!reuse) for (let i = 0; i < N; i += 500) batch(i, Math.min(N, i + 500), true);
@@ -112,6 +113,7 @@ async function main() {
           insertMsg.run(t.room, `${tag}${t.id}`, N + 1 + i + (indexed ? SAMPLE : 0), t.at, 'otheruser01');
           if (indexed) s.search.indexInTx(t.room, { id: `${tag}${t.id}`, author: 'otheruser01', text: t.text, createdAt: t.at }, { segment: 0, at: t.at });
         });
+        if (indexed) s.search.indexPendingInTx();
       })();
       return ((performance.now() - start) * 1000) / SAMPLE;
     };

@@ -13,6 +13,7 @@
  * {id, cmd: 'stop'} (graceful close, then exit). Replies carry the same id.
  */
 import fs from 'node:fs';
+if (process.env.BENCH_SQLPROF) await import('./sql-profile.ts');
 import { performance as perf } from 'node:perf_hooks';
 import pino from 'pino';
 import * as Y from 'yjs';
@@ -73,7 +74,7 @@ async function main() {
     queueStats = () => ({ queueBatches: app.collab.queue.batches, queueOps: app.collab.queue.ops });
     if (process.env.BENCH_TRACE) {
       // once a second: commits, operations, event-loop use and what waits in Hocuspocus's queues
-      let last = { b: 0, o: 0, elu: perf.eventLoopUtilization() };
+      let last = { b: 0, o: 0, s: 0, ms: 0, om: 0, elu: perf.eventLoopUtilization() };
       setInterval(() => {
         const q = app.collab.queue;
         const elu = perf.eventLoopUtilization(last.elu);
@@ -83,8 +84,8 @@ async function main() {
           for (const c of doc.getConnections()) n += (c as unknown as { messageQueue: unknown[] }).messageQueue.length;
           if (n) waiting.push(`${doc.name.slice(doc.name.lastIndexOf(':') + 1)}:${n}`);
         }
-        console.error(`trace: ${q.batches - last.b} commits, ${q.ops - last.o} ops, loop ${Math.round(elu.utilization * 100)}%, docs ${hp.documents.size}, queued ${waiting.join(' ')}`);
-        last = { b: q.batches, o: q.ops, elu: perf.eventLoopUtilization() };
+        console.error(`trace: ${q.batches - last.b} commits (${Math.round(q.commitMs - last.ms)} ms, ops ${Math.round(q.opsMs - last.om)} ms), ${q.syncs - last.s} fsyncs, ${q.ops - last.o} ops, loop ${Math.round(elu.utilization * 100)}%, docs ${hp.documents.size}, queued ${waiting.join(' ')}`);
+        last = { b: q.batches, o: q.ops, s: q.syncs, ms: q.commitMs, om: q.opsMs, elu: perf.eventLoopUtilization() };
       }, 1000).unref();
     }
     loaded = (name: string) => hp.documents.has(name);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { openDatabase } from './db/database.ts';
+import { immediateDurability, walDurability, type Fsync } from './db/wal-sync.ts';
 import type { Config } from './config.ts';
 import { buildServices, type Services } from './services.ts';
 import { createCollab } from './collab/collab.ts';
@@ -40,6 +41,10 @@ export interface AppOptions {
   backlogGraceMs?: number;
   /** Keep-alive timing (tests shorten it). */
   pingIntervalMs?: number;
+  /** The fsync that makes the write queue's commits durable (tests hold it to see what waits for it). */
+  walFsync?: Fsync;
+  /** A failed fsync of the write queue (default: log and exit with code 70). */
+  onDiskFatal?: (err: unknown) => void;
   idleTimeoutMs?: number;
   /** How often failed antivirus scans are retried (ms; tests shorten it). */
   scanRetryMs?: number;
@@ -69,8 +74,12 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     dataDir: config.dataDir, token: config.metricsToken,
     connections: () => collab.sockets.all.size, documents: () => collab.hocuspocus.getDocumentsCount(),
   });
+  // the write queue's commits: fsynced off the event loop before anything that depends on them is sent
+  const durability = config.sqliteSynchronous === 'FULL' ? walDurability(db, opts.walFsync) : immediateDurability;
   const collab = createCollab({
     db,
+    durability,
+    onFatal: opts.onDiskFatal,
     metrics,
     clock: services.clock,
     ids: services.ids,
@@ -104,7 +113,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
     readMessage: collab.readMessage, stats: stats.stats,
     maintenance: { list: () => maintenance.list(), has: (n) => maintenance.has(n), run: (n) => maintenance.run(n) },
     backup: { configured: config.backupDir !== null, run: () => backups.run() },
-  }), ...authProviderRoutes(services)], { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited });
+  }), ...authProviderRoutes(services)], { sessions: services.sessions, allowedOrigins: config.allowedOrigins, log: services.log, rateLimits: services.rateLimits, onRateLimited: metrics.rateLimited, durable: () => collab.queue.whenDurable() });
   const appHandler = opts.appHandler ?? null;
   // maintenance on a schedule, each job's last run shown in the dashboard and runnable by hand
   const HOUR = 60 * 60 * 1000;
@@ -206,6 +215,7 @@ export async function createApp(config: Config, opts: AppOptions = {}) {
           redirect.closeAllConnections();
         });
       }
+      durability.close();
       db.close();
       lock.release();
     },

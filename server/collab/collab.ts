@@ -33,9 +33,11 @@ import { writeUserDoc } from './user-mirror.ts';
 import { CollabSockets } from './sockets.ts';
 import { Presence } from './presence.ts';
 import { WriteQueue } from './write-queue.ts';
+import type { Durability } from '../db/wal-sync.ts';
 import { OutputGate } from './output-gate.ts';
 import { WritePath } from './write-path.ts';
 import { Arrivals } from './arrivals.ts';
+import { SearchIndexer } from '../search/indexer.ts';
 import { readServerDoc } from './server-writes.ts';
 import { Authentication } from './extensions/authentication.ts';
 import { Validation } from './extensions/validation.ts';
@@ -68,6 +70,10 @@ export interface CollabDeps {
   maxMessageChars: number;
   maxUpdateBytes: number;
   rateLimits: RateLimits;
+  /** How the write queue's commits become durable (wal-sync.ts); default: each commit is. */
+  durability?: Durability;
+  /** A failed fsync (default: exit the process with code 70). */
+  onFatal?: (err: unknown) => void;
   /** Updates arriving this soon after a document (re)authenticates count as the offline backlog. */
   backlogGraceMs?: number;
   /** Keep-alive: PING every `pingIntervalMs`; a socket silent for `idleTimeoutMs` is closed. */
@@ -83,16 +89,24 @@ export function createCollab(d: CollabDeps) {
   // arrival tickets of client frames: a batch commits (and reserves seqs) in arrival order
   const arrivals = new Arrivals();
   const queue = new WriteQueue(d.db, {
-    committed: (epoch) => gate.release(epoch),
+    durable: (epoch) => gate.release(epoch),
+    fatal: (err) => {
+      // a failed fsync cannot be retried safely; held frames are never sent, SQLite recovers on restart
+      d.log.fatal({ err }, 'the disk could not make committed writes durable; stopping');
+      (d.onFatal ?? (() => process.exit(70)))(err);
+    },
     measured: (seconds, ops) => d.metrics?.committed(seconds, ops),
     failed: (doc, err) => {
       d.log.error({ err, documentName: doc }, 'a durable write failed; the document reloads from disk');
       if (doc) dropUnsaved(doc);
     },
-  }, () => arrivals.now());
+  }, () => arrivals.now(), d.durability);
   const gate = new OutputGate(queue, (seconds) => d.metrics?.fanout(seconds));
   const persistence = new DocumentPersistence(d.documents, d.clock, queue);
-  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search, audit: d.audit });
+  const indexer = new SearchIndexer({ queue, search: d.search, log: d.log });
+  const writes = new WritePath({ hocuspocus: () => hocuspocus as unknown as Hocuspocus, queue, documents: d.documents, roomService: d.roomService, polls: d.polls, events: d.events, log: d.log, clock: d.clock, files: d.files, search: d.search, indexSoon: () => indexer.poke(), audit: d.audit });
+  // rows a crash left without their terms
+  indexer.poke();
   d.files.connect((name, fn) => writes.write(name, 'file-removed', (doc) => fn(doc)));
   const presence = new Presence(() => hocuspocus.documents, d.clock, d.rateLimits.typing.durationSec * 1000);
 
@@ -236,10 +250,11 @@ export function createCollab(d: CollabDeps) {
     readMessage,
     handleUpgrade: sockets.handleUpgrade.bind(sockets),
     async close() {
+      indexer.stop();
       sockets.closeAll();
       hocuspocus.flushPendingStores();
       for (const doc of hocuspocus.documents.values()) if (storage.exists(doc.name)) void persistence.compact(doc, doc.name, true);
-      queue.flush();
+      queue.close();
     },
   };
 }

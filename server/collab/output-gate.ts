@@ -1,7 +1,9 @@
 /**
  * Durable before anyone sees it: every frame the server sends on a `/collab` socket passes this gate.
- * While the write queue holds something that is not on disk yet, frames are held (per socket, in
- * order) and released when the batch that was collecting at the time they were sent has committed.
+ * While the write queue holds something that is not durable yet, frames are held (per socket, in
+ * order) and released when the batch they depend on (the one collecting when they were sent, or the
+ * newest committed one when nothing is queued) is durable: committed and, with
+ * `SQLITE_SYNCHRONOUS=FULL`, its WAL fsynced (wal-sync.ts).
  *
  * Why a gate on the output rather than a wait in `beforeSync`: Hocuspocus sends the author's
  * "synced" acknowledgement in the same call stack that applies the update, and broadcasts it to the
@@ -11,7 +13,7 @@
  * validation and apply (so an update is validated against exactly the state it is applied to).
  *
  * Frames are held only while a write is pending, so an idle server adds nothing; a held frame waits
- * one event-loop turn plus one commit.
+ * one event-loop turn plus one commit (and its fsync).
  */
 import type { WebSocket } from 'ws';
 import type { WriteQueue } from './write-queue.ts';
@@ -43,7 +45,7 @@ export class OutputGate {
     if (!h && !this.queue.dirty) return raw(data);
     // copy: Hocuspocus may reuse one buffer for a whole broadcast, which is fine, but an encoder's
     // buffer must not change under us while it waits
-    const frame = { epoch: this.queue.epoch, data, at: performance.now() };
+    const frame = { epoch: this.queue.pendingEpoch, data, at: performance.now() };
     this.holds++;
     if (h) h.frames.push(frame);
     else this.held.set(ws, { raw, frames: [frame] });

@@ -121,7 +121,7 @@ export class Retention {
     for (const [roomId, pins] of removedPins) await this.eraseExcerpts(roomId, new Set(pins));
 
     // the bytes of everything deleted: overwritten in the file (secure_delete) and out of the WAL
-    await this.d.queue.flush();
+    this.d.queue.flushDurably();
     this.d.db.pragma('wal_checkpoint(TRUNCATE)');
     this.d.db.transaction(() => {
       this.d.retention.insertRun({

@@ -68,6 +68,8 @@ export interface WritePathDeps {
   clock: Clock;
   files: FileService;
   search: SearchService;
+  /** New search rows were committed: their terms follow soon (search/indexer.ts). */
+  indexSoon: () => void;
   audit: (e: import('../domain/audit.ts').AuditEntry) => void;
 }
 
@@ -162,7 +164,8 @@ export class WritePath {
           this.d.files.attachInTx(roomId, p.userId, a.messageId, segment, a.fileIds);
         }
         this.d.files.removeInTx(removed);
-        // the search index follows in the same commit: new messages where they count, edits, deletes
+        // the search rows follow in the same commit: new messages where they count, edits, deletes
+        // (the terms of new rows are added in batches after it: search/indexer.ts)
         for (const r of reserved) {
           const m = kept.get(r.id);
           if (m) this.d.search.indexInTx(roomId, m, { segment: r.segment, at: r.at });
@@ -179,6 +182,7 @@ export class WritePath {
       },
       committed: (reserved) => {
         this.release(name, p);
+        if (reserved.length) this.d.indexSoon();
         this.d.files.removeBytes(removed);
         this.place(document, roomId, n!, reserved);
       },

@@ -319,4 +319,15 @@ export const MIGRATIONS: { id: number; name: string; sql: string }[] = [
       ALTER TABLE users ADD COLUMN avatar_at INTEGER;
     `,
   },
+  {
+    id: 12,
+    name: 'search-indexed-upto',
+    sql: `
+      -- the FTS5 terms of search_messages rows are added in batches after their commit
+      -- (SearchService.indexPendingInTx): rows with an id above \`upto\` have none yet. New rows always
+      -- get an id above it (an id of a deleted row is never reused for an unindexed one)
+      CREATE TABLE search_progress (id INTEGER PRIMARY KEY CHECK (id = 1), upto INTEGER NOT NULL);
+      INSERT INTO search_progress (id, upto) VALUES (1, COALESCE((SELECT MAX(id) FROM search_messages), 0));
+    `,
+  },
 ];

@@ -189,7 +189,11 @@ async function sendFile(req: IncomingMessage, res: ServerResponse, file: { path:
   });
 }
 
-export function createRouter(routes: Route[], deps: { sessions: SessionService; allowedOrigins: string[]; log: Logger; rateLimits: RateLimits; onRateLimited?: (limit: string) => void }) {
+export function createRouter(routes: Route[], deps: {
+  sessions: SessionService; allowedOrigins: string[]; log: Logger; rateLimits: RateLimits; onRateLimited?: (limit: string) => void;
+  /** A promise when collaboration writes are committed but not yet durable: an answer waits for them (it may have read them). */
+  durable?: () => Promise<void> | null;
+}) {
   const compiled: Compiled[] = routes.map((r) => {
     const keys: string[] = [];
     const pattern = r.path.replace(/:([a-zA-Z]+)/g, (_, k) => {
@@ -289,6 +293,9 @@ export function createRouter(routes: Route[], deps: { sessions: SessionService; 
       };
       const reply = await requestScope.run({ ip }, () => route.handler(ctx));
       if (!bodyRead) req.resume();
+      // durable before anyone sees it holds for HTTP answers too (wal-sync.ts)
+      const durable = deps.durable?.();
+      if (durable) await durable;
       if (reply.file) return await sendFile(req, res, reply.file);
       if (reply.raw) {
         res.writeHead(reply.status ?? 200, {

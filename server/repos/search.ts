@@ -37,8 +37,14 @@ export function searchRepo(db: Db) {
   const s = {
     byMessage: db.prepare('SELECT id FROM search_messages WHERE room_id = ? AND message_id = ?').pluck(),
     row: db.prepare('SELECT * FROM search_messages WHERE id = ?'),
-    insert: db.prepare(`INSERT INTO search_messages (room_id, message_id, segment, author, at, text)
-                        VALUES (@room_id, @message_id, @segment, @author, @at, @text)`),
+    // above every id so far and above the indexed mark: a row is unindexed exactly when id > upto
+    insert: db.prepare(`INSERT INTO search_messages (id, room_id, message_id, segment, author, at, text)
+                        VALUES (MAX(COALESCE((SELECT MAX(id) FROM search_messages), 0), (SELECT upto FROM search_progress)) + 1,
+                                @room_id, @message_id, @segment, @author, @at, @text)`),
+    upto: db.prepare('SELECT upto FROM search_progress').pluck(),
+    setUpto: db.prepare('UPDATE search_progress SET upto = ?'),
+    pending: db.prepare('SELECT * FROM search_messages WHERE id > (SELECT upto FROM search_progress) ORDER BY id LIMIT ?'),
+    maxId: db.prepare('SELECT COALESCE(MAX(id), 0) FROM search_messages').pluck(),
     update: db.prepare('UPDATE search_messages SET text = ? WHERE id = ?'),
     insertFts: db.prepare('INSERT INTO search_fts (rowid, words, grams, scope) VALUES (?, ?, ?, ?)'),
     // contentless: a row is removed by giving FTS5 the terms it was indexed with (recomputed from the
@@ -61,30 +67,43 @@ export function searchRepo(db: Db) {
     const t = indexTerms(row.text);
     s.deleteFts.run(row.id, t.words, t.grams, scopeOf(row.room_id, row.segment, row.author));
   };
+  const upto = () => s.upto.get() as number;
+  const indexRow = (row: SearchRow) => {
+    const t = indexTerms(row.text);
+    s.insertFts.run(row.id, t.words, t.grams, scopeOf(row.room_id, row.segment, row.author));
+  };
   const noFilter = (f: RowFilters) => f.from === null && f.to === null && !f.filesOnly;
   return {
     idOf: (roomId: string, messageId: string) => s.byMessage.get(roomId, messageId) as number | undefined,
-    insert: (row: Omit<SearchRow, 'id'>, terms: { words: string; grams: string }) => {
-      const id = Number(s.insert.run(row).lastInsertRowid);
-      s.insertFts.run(id, terms.words, terms.grams, scopeOf(row.room_id, row.segment, row.author));
-      return id;
-    },
-    update: (id: number, text: string, terms: { words: string; grams: string }) => {
+    /** A new row; its terms follow with `indexPending`. */
+    insert: (row: Omit<SearchRow, 'id'>) => Number(s.insert.run(row).lastInsertRowid),
+    update: (id: number, text: string) => {
       const row = s.row.get(id) as SearchRow;
-      unindex(row);
+      const indexed = id <= upto();
+      if (indexed) unindex(row);
       s.update.run(text, id);
-      s.insertFts.run(id, terms.words, terms.grams, scopeOf(row.room_id, row.segment, row.author));
+      if (indexed) indexRow({ ...row, text });
     },
     delete: (id: number) => {
       const row = s.row.get(id) as SearchRow | undefined;
       if (!row) return;
-      unindex(row);
+      if (id <= upto()) unindex(row);
       s.delete.run(id);
     },
     deleteRoom: (roomId: string) => {
-      for (const row of s.roomRows.all(roomId) as SearchRow[]) unindex(row);
+      const mark = upto();
+      for (const row of s.roomRows.all(roomId) as SearchRow[]) if (row.id <= mark) unindex(row);
       s.deleteRoom.run(roomId);
     },
+    /** Adds the terms of up to `limit` unindexed rows, oldest first; returns how many it indexed. */
+    indexPending: (limit: number) => {
+      const rows = s.pending.all(limit) as SearchRow[];
+      for (const row of rows) indexRow(row);
+      if (rows.length) s.setUpto.run(rows[rows.length - 1].id);
+      return rows.length;
+    },
+    /** Every row is indexed (after a rebuild that indexed them itself). */
+    markAllIndexed: () => void s.setUpto.run(s.maxId.get()),
     page: (match: string, filters: RowFilters, limit: number, offset: number) =>
       s.page.all({ match, from: filters.from, to: filters.to, files: filters.filesOnly ? 1 : 0, limit, offset }) as SearchRow[],
     /** How many rows match, counting at most `cap`. */
@@ -94,6 +113,7 @@ export function searchRepo(db: Db) {
     clear: () => {
       s.clearFts.run();
       s.clear.run();
+      s.setUpto.run(0);
     },
   };
 }

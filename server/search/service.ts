@@ -1,7 +1,10 @@
 /**
- * Message search: the index is written inside the commit of the write it reflects (the write path
- * calls `indexInTx` / `removeInTx` from the accepted update's operation; room removal calls
- * `removeRoomInTx`), so it is never ahead of or behind the documents. A query returns only messages
+ * Message search: the searchable rows are written inside the commit of the write they reflect (the
+ * write path calls `indexInTx` / `removeInTx` from the accepted update's operation; room removal
+ * calls `removeRoomInTx`), so they are never ahead of or behind the documents. The FTS5 terms of new
+ * rows follow in batches (search/indexer.ts); edits and deletes of indexed rows change the terms in
+ * the same commit, and every query first adds the terms still pending, so a query sees exactly what
+ * is committed. A query returns only messages
  * in segments the user may read (`access.searchableSegments`), never deleted ones (a tombstone
  * removes the row), and never system lines (not indexed).
  *
@@ -84,14 +87,23 @@ export class SearchService {
       if (id !== undefined) this.d.search.delete(id);
       return;
     }
-    if (id !== undefined) return this.d.search.update(id, text, indexTerms(text));
+    if (id !== undefined) return this.d.search.update(id, text);
     // an edit of a message indexed before the index existed: its place is in the room's message index
     const where = place ?? (() => {
       const row = this.d.messages.get(roomId, message.id);
       return row ? { segment: row.segment, at: row.at } : null;
     })();
     if (!where) return;
-    this.d.search.insert({ room_id: roomId, message_id: message.id, segment: where.segment, author: message.author, at: where.at, text }, indexTerms(text));
+    this.d.search.insert({ room_id: roomId, message_id: message.id, segment: where.segment, author: message.author, at: where.at, text });
+  }
+
+  /**
+   * Adds the FTS5 terms of rows written since the last call, oldest first (at most `limit`; returns
+   * how many). Part of a write transaction: the write queue runs it in batches (search/indexer.ts),
+   * and every query runs it first, so a query sees every committed message.
+   */
+  indexPendingInTx(limit = Infinity): number {
+    return this.d.search.indexPending(Number.isFinite(limit) ? limit : -1);
   }
 
   removeRoomInTx(roomId: string): void {
@@ -103,6 +115,8 @@ export class SearchService {
   search(userId: string, input: SearchInput): { results: SearchResult[]; total: number; totalCapped: boolean } {
     const query = input.query.normalize('NFC').trim();
     if (!query || query.length > 200) fail('validation-failed', 'query: 1-200 characters');
+    // the terms of messages committed since the indexer last ran: a query never misses one
+    this.d.db.transaction(() => this.indexPendingInTx())();
     const terms = queryTerms(query);
     const match = ftsQuery(terms);
     if (!match) return { results: [], total: 0, totalCapped: false };
@@ -189,6 +203,7 @@ export class SearchService {
                INSERT INTO search_fts (rowid, words, grams, scope)
                  SELECT m.id, r.words, r.grams, r.scope FROM temp.search_rebuild r JOIN search_messages m ON m.room_id = r.room_id AND m.message_id = r.message_id;
                DROP TABLE temp.search_rebuild;`);
+      this.d.search.markAllIndexed();
       return db.prepare('SELECT COUNT(*) FROM search_messages').pluck().get() as number;
     })();
   }

@@ -151,6 +151,15 @@ describe('only what the user may see', () => {
     expect((await search(dave, '오프라인 이동')).body.results.map((x: any) => x.messageId)).toEqual([id]);
   });
 
+  it('adds the terms of new messages by itself, soon after their commit, with no query asking', async () => {
+    const db = server.app.services.db;
+    const fts = () => db.prepare("SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH 'grams : \"택배\"'").pluck().get();
+    const pending = () => db.prepare('SELECT COUNT(*) FROM search_messages WHERE id > (SELECT upto FROM search_progress)').pluck().get();
+    await write(seg, alice, ['택배가 도착했어요']);
+    // committed with its row; its terms follow in the indexer's next batch (search/indexer.ts)
+    await waitFor(() => fts() === 1 && pending() === 0, { message: 'terms added by the indexer' });
+  });
+
   it('forgets a removed room', async () => {
     const room = (await makeRoom(alice, [bob], { name: 'to remove' })).id;
     const s0 = await open(alice, `room:${room}:0`);

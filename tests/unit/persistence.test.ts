@@ -15,7 +15,7 @@ function setup(compactAfter = 50) {
   const db = openDatabase(':memory:');
   const repo = documentsRepo(db);
   const events = { committed: [] as number[], failed: [] as (string | null)[] };
-  const queue = new WriteQueue(db, { committed: (e) => events.committed.push(e), failed: (doc) => events.failed.push(doc) });
+  const queue = new WriteQueue(db, { durable: (e) => events.committed.push(e), failed: (doc) => events.failed.push(doc) });
   const persistence = new DocumentPersistence(repo, { now: () => 1 }, queue, compactAfter);
   return { db, repo, queue, events, persistence };
 }

@@ -12,7 +12,7 @@ describe('write queue order', () => {
   it('runs a batch in arrival order, not in queueing order', async () => {
     const db = openDatabase(':memory:');
     const arrivals = new Arrivals();
-    const queue = new WriteQueue(db, { committed: () => {}, failed: () => {} }, () => arrivals.now());
+    const queue = new WriteQueue(db, { durable: () => {}, failed: () => {} }, () => arrivals.now());
     const ran: string[] = [];
     const op = (name: string, order?: number) => queue.enqueue({ doc: null, order, run: () => ran.push(name) });
     const [a, b, c] = [Buffer.from([1]), Buffer.from([2]), Buffer.from([3])].map((f) => arrivals.stamp(f));
