@@ -79,7 +79,7 @@ export const CONFIG_TABLE: Entry[] = [
   { env: 'OIDC_USERNAME_CLAIM', default: 'preferred_username', description: 'ID-token claim a new account takes its username from (fallback: the local part of `email`), normalised to the username rules' },
   { env: 'OIDC_ONLY', default: 'false', description: '`true`: password login and registration are off, except password login of enabled server admins (break-glass)' },
   { env: 'ALLOWED_ORIGINS', default: '(own origin)', description: 'Comma-separated extra origins for cookie-authenticated writes and `/collab` upgrades' },
-  { env: 'SQLITE_SYNCHRONOUS', default: 'FULL', description: '`FULL`: every acknowledged message is fsynced; `NORMAL`: survives a process crash, not a power cut' },
+  { env: 'SQLITE_SYNCHRONOUS', default: 'FULL', description: '`FULL`: every acknowledged message is fsynced (in groups, off the event loop; a failed fsync stops the server with exit code 70); `NORMAL`: survives a process crash, not a power cut' },
   { env: 'SESSION_DAYS', default: '30', description: 'Sliding session lifetime in days' },
   { env: 'MAX_MESSAGE_CHARS', default: '10000', description: 'Longest message text' },
   { env: 'MAX_UPDATE_BYTES', default: '1048576', description: 'Largest document update a client may send (bytes)' },

@@ -79,7 +79,8 @@ describe('pinned notices', () => {
     expect(pinsOf(head.doc).map((p) => p.id)).toEqual([pinMsg.body.pin.id, notice.body.pin.id]);
     expect(pinsOf(head.doc).at(-1)).toEqual(notice.body.pin); // the banner
 
-    await waitFor(() => systemLines(seg.doc).length === 2, { message: 'two system lines' });
+    // each line's receipt follows the line's own commit (a server write after it)
+    await waitFor(() => systemLines(seg.doc).length === 2 && systemLines(seg.doc).every((m) => receiptsOf(seg.doc).has(m.id)), { message: 'two system lines with receipts' });
     const lines = systemLines(seg.doc).sort((x, y) => receiptsOf(seg.doc).get(x.id)!.seq - receiptsOf(seg.doc).get(y.id)!.seq);
     expect(lines.map((m) => m.system)).toEqual([
       { type: 'pinned', pinId: pinMsg.body.pin.id, excerpt: 'message 0' },
@@ -98,7 +99,7 @@ describe('pinned notices', () => {
     await waitFor(() => pinsOf(head.doc).length === 1, { message: 'pin in the head' });
     expect((await bob.api('DELETE', `/api/rooms/${roomId}/pins/${body.pin.id}`)).status).toBe(204);
     await waitFor(() => pinsOf(head.doc).length === 0, { message: 'pin gone from the head' });
-    await waitFor(() => systemLines(seg.doc).some((m) => m.system?.type === 'unpinned'), { message: 'unpinned line' });
+    await waitFor(() => systemLines(seg.doc).some((m) => m.system?.type === 'unpinned' && receiptsOf(seg.doc).has(m.id)), { message: 'unpinned line with its receipt' });
     const line = systemLines(seg.doc).find((m) => m.system?.type === 'unpinned')!;
     expect(line.system).toEqual({ type: 'unpinned', pinId: body.pin.id, excerpt: 'temporary notice' });
     expect(receiptsOf(seg.doc).get(line.id)?.seq).toEqual(expect.any(Number));
