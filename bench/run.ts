@@ -547,6 +547,24 @@ async function main() {
     return c;
   };
   const results: Record<string, any> = {};
+  if (process.env.BENCH_ONLY === 'fanout') {
+    // (a) alone, ours FULL and the bare server in the same run
+    try {
+      const child = await start('app', { SQLITE_SYNCHRONOUS: process.env.SQLITE_SYNCHRONOUS ?? 'FULL' });
+      const users = await registerUsers(child, P.members + 1);
+      const room = await createRoom(child, users[0], users.slice(1), 'fan-out');
+      await fanout('ours', child, room, users[0], users.slice(1));
+      await child.stop();
+      const bare = await start('bare');
+      const fake = (i: number): User => ({ id: `bareuser${i}`, token: 'any' });
+      await fanout('bare', bare, `room:bareFanout${TAG}:0`, fake(0), Array.from({ length: P.members }, (_, i) => fake(i + 1)));
+      await bare.stop();
+    } finally {
+      for (const c of children) await c.stop().catch(() => {});
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+    return;
+  }
   if (process.env.BENCH_ONLY === 'throughput') {
     // (b) alone, ours FULL and the bare server in the same run: for working on the write path
     try {

@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from './database.ts';
 
-/** `fs.fsync`'s shape (tests pass one that holds the call). */
+/** `fs.fdatasync`'s shape (tests pass one that holds the call). */
 export type Fsync = (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void;
 
 export interface Durability {
@@ -55,7 +55,7 @@ export const immediateDurability: Durability = {
  * The queue's commits with `synchronous = NORMAL`, made durable by an fsync of the WAL file off the
  * event loop. For a connection that runs with `synchronous = FULL` on a file database.
  */
-export function walDurability(db: Db, fsync: Fsync = fs.fsync): Durability {
+export function walDurability(db: Db, fsync: Fsync = fs.fdatasync): Durability {
   if (db.memory) return immediateDurability;
   const walPath = `${db.name}-wal`;
   const normal = db.prepare('PRAGMA synchronous = NORMAL');
@@ -110,7 +110,7 @@ export function walDurability(db: Db, fsync: Fsync = fs.fsync): Durability {
     },
     syncNow() {
       if (closed) return;
-      fs.fsyncSync(walFd());
+      fs.fdatasyncSync(walFd());
     },
     deferred: true,
     close() {
