@@ -17,18 +17,8 @@ import { fail } from './errors.ts';
 import { hashPassword } from '../auth/passwords.ts';
 import { checkPassword } from './accounts.ts';
 
-export interface AdminUser {
-  id: string;
-  username: string;
-  displayName: string;
-  isAdmin: boolean;
-  disabled: boolean;
-  createdAt: number;
-  lastSeenAt: number | null;
-  sessions: number;
-  /** Version of the profile photo (`GET /api/users/:id/avatar?v=`); absent without one. */
-  avatarAt?: number;
-}
+export type { AdminUser } from '../../src/lib/protocol/admin.ts';
+import type { AdminUser } from '../../src/lib/protocol/admin.ts';
 
 export class AdminService {
   private s;

@@ -5,18 +5,8 @@
  */
 import { request } from '$lib/api/client.ts';
 
-export interface AdminUser {
-  id: string;
-  username: string;
-  displayName: string;
-  isAdmin: boolean;
-  disabled: boolean;
-  createdAt: number;
-  lastSeenAt: number | null;
-  sessions: number;
-  /** Version of the profile photo (`GET /api/users/:id/avatar?v=`); absent without one. */
-  avatarAt?: number;
-}
+export type { AdminUser } from '$lib/protocol/admin.ts';
+import type { AdminUser } from '$lib/protocol/admin.ts';
 
 export interface AdminSession {
   id: string;
